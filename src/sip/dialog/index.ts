@@ -1,0 +1,3 @@
+export * from './dialog.js';
+export * from './invite-session.js';
+export * from './user-agent-core.js';

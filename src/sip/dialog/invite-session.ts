@@ -1,0 +1,175 @@
+/**
+ * The INVITE handshake on each side of a dialog (RFC 3261 §13):
+ *
+ * - `IncomingInvite` (UAS): answers, retransmits the 2xx over unreliable
+ *   transports until the ACK arrives (§13.3.1.4), and reports a missing ACK
+ *   after 64*T1.
+ * - `OutgoingInvite` (UAC): sends the INVITE, builds the dialog from the
+ *   first 2xx, sends the ACK and repeats it for retransmitted 2xx
+ *   (§13.2.2.4), cancels (§9.1).
+ */
+import type { SipRequest, SipResponse } from '../message/index.js';
+import type { ClientTransaction } from '../transaction/client-transactions.js';
+import { InviteClientTransaction } from '../transaction/client-transactions.js';
+import type { InviteServerTransaction, ReplyOptions, TerminationReason } from '../transaction/server-transactions.js';
+import type { Destination } from '../transport/transport-layer.js';
+import { Dialog } from './dialog.js';
+import type { DialogUsage, UserAgentCore } from './user-agent-core.js';
+
+/** Server side of an INVITE: the 2xx/ACK handshake. */
+export class IncomingInvite {
+  readonly dialog: Dialog;
+  private retransmitTimer: NodeJS.Timeout | undefined;
+  private giveUpTimer: NodeJS.Timeout | undefined;
+  private acked = false;
+  private answered = false;
+
+  constructor(
+    private readonly core: UserAgentCore,
+    readonly tx: InviteServerTransaction,
+    localContact: string,
+  ) {
+    this.dialog = Dialog.asUas(tx.request, tx.localTag, localContact);
+  }
+
+  /**
+   * Send a 2xx and keep it going until `ack()` (unreliable transports), or
+   * call `onAckTimeout` after 64*T1 without an ACK.
+   */
+  answer(status: number, options: ReplyOptions, onAckTimeout: () => void): SipResponse {
+    const headers: Array<readonly [string, string]> = [['Contact', this.dialog.localContact], ...(options.headers ?? [])];
+    const res = this.tx.reply(status, undefined, { ...options, headers });
+    this.answered = true;
+    this.dialog.state = 'confirmed';
+    const t = this.tx.timers;
+    if (!t.reliable) {
+      let interval = t.G;
+      const tick = (): void => {
+        this.retransmitTimer = setTimeout(() => {
+          if (this.acked) return;
+          this.core.layer.transport.sendMessage(res, this.tx.destination);
+          interval = Math.min(2 * interval, t.T2);
+          tick();
+        }, interval);
+        this.retransmitTimer.unref();
+      };
+      tick();
+    }
+    this.giveUpTimer = setTimeout(() => {
+      if (this.acked) return;
+      clearTimeout(this.retransmitTimer);
+      onAckTimeout();
+    }, t.H);
+    this.giveUpTimer.unref();
+    return res;
+  }
+
+  get isAnswered(): boolean {
+    return this.answered;
+  }
+
+  get isAcked(): boolean {
+    return this.acked;
+  }
+
+  /** The ACK for our 2xx arrived. Returns false when it was a repeat. */
+  ack(): boolean {
+    if (this.acked) return false;
+    this.acked = true;
+    this.stop();
+    return true;
+  }
+
+  /** Stop retransmitting and waiting (call teardown). */
+  stop(): void {
+    clearTimeout(this.retransmitTimer);
+    clearTimeout(this.giveUpTimer);
+  }
+}
+
+export interface OutgoingInviteHandlers {
+  /** 1xx (other than 100 with no body, which is hop-by-hop). */
+  onProgress?(res: SipResponse): void;
+  /** The first 2xx; the ACK has been sent and the dialog is registered with the core. */
+  onAnswer(res: SipResponse, dialog: Dialog): void;
+  /** The INVITE failed: a non-2xx final, Timer B, or a transport error (status 408 or 503 then). */
+  onFailure(status: number, res: SipResponse | undefined, cause: 'rejected' | 'timeout' | 'transport-error'): void;
+}
+
+/** Client side of an INVITE. */
+export class OutgoingInvite {
+  readonly tx: ClientTransaction;
+  dialog: Dialog | undefined;
+  private ackWire: Buffer | undefined;
+  private done = false;
+
+  constructor(
+    private readonly core: UserAgentCore,
+    readonly request: SipRequest,
+    readonly destination: Destination,
+    private readonly localContact: string,
+    private readonly usage: DialogUsage,
+    private readonly handlers: OutgoingInviteHandlers,
+  ) {
+    this.tx = core.layer.sendRequest(request, destination, {
+      onResponse: (res) => this.onResponse(res),
+      onTimeout: () => this.fail(408, undefined, 'timeout'),
+      onTransportError: () => this.fail(503, undefined, 'transport-error'),
+      onTerminated: (reason: TerminationReason) => {
+        if (reason === 'shutdown') this.fail(503, undefined, 'transport-error');
+      },
+    });
+  }
+
+  /** Cancel (§9.1); the final response (487) still arrives through onFailure. */
+  cancel(): void {
+    if (this.tx instanceof InviteClientTransaction) this.tx.cancel();
+  }
+
+  private onResponse(res: SipResponse): void {
+    const status = res.status;
+    if (status < 200) {
+      if (!this.done) this.handlers.onProgress?.(res);
+      return;
+    }
+    if (status < 300) {
+      if (this.dialog === undefined) {
+        const dialog = Dialog.asUac(this.request, res, this.localContact, this.destination);
+        dialog.state = 'confirmed';
+        this.dialog = dialog;
+        this.core.register(dialog.key, this.usageWithRetransmit());
+        this.sendAck(res);
+        this.done = true;
+        this.handlers.onAnswer(res, dialog);
+      } else {
+        this.sendAck(res);
+      }
+      return;
+    }
+    this.fail(status, res, 'rejected');
+  }
+
+  private usageWithRetransmit(): DialogUsage {
+    return {
+      onRequest: (req, tx) => this.usage.onRequest(req, tx),
+      onRetransmitted2xx: (res) => this.sendAck(res),
+    };
+  }
+
+  private sendAck(res: SipResponse): void {
+    const dialog = this.dialog;
+    if (dialog === undefined) return;
+    if (this.ackWire !== undefined && res.toTag === dialog.remoteTag) {
+      this.core.layer.resend(this.ackWire, dialog.destination, 'ACK');
+      return;
+    }
+    const ack = dialog.createAck(this.request.cseq?.seq ?? 1);
+    this.ackWire = this.core.layer.sendAck(ack, dialog.destination);
+  }
+
+  private fail(status: number, res: SipResponse | undefined, cause: 'rejected' | 'timeout' | 'transport-error'): void {
+    if (this.done) return;
+    this.done = true;
+    this.handlers.onFailure(status, res, cause);
+  }
+}

@@ -1,0 +1,230 @@
+/**
+ * The transaction layer (RFC 3261 §17): creates, matches and owns every
+ * client and server transaction, and hands the transaction user (TU) exactly
+ * one copy of each new request.
+ */
+import type { Logger } from 'pino';
+import {
+  type SipMessage,
+  type SipRequest,
+  type SipResponse,
+  SipHeaders,
+  SipRequest as Request,
+  createResponse,
+  newBranch,
+} from '../message/index.js';
+import type { Destination, TransportLayer } from '../transport/transport-layer.js';
+import {
+  type ClientTransaction,
+  type ClientTransactionHandlers,
+  type ClientTransactionHost,
+  InviteClientTransaction,
+  NonInviteClientTransaction,
+} from './client-transactions.js';
+import { clientKey, inviteKeyFor, serverKey } from './matching.js';
+import {
+  InviteServerTransaction,
+  NonInviteServerTransaction,
+  type ServerTransaction,
+  type ServerTransactionHost,
+} from './server-transactions.js';
+import { DEFAULT_TIMERS, type TimerConfig } from './timers.js';
+
+/** What sits above the transaction layer (the dialog layer / UA core). */
+export interface TransactionUser {
+  /**
+   * A request that starts a new server transaction, or an ACK that matched
+   * none (the ACK for a 2xx, §17.2.3; `tx` is then undefined). Called
+   * synchronously: for an INVITE, the TU may `drop()` it here, before the
+   * automatic `100 Trying` goes out.
+   */
+  onRequest(req: SipRequest, tx: ServerTransaction | undefined): void;
+  /**
+   * A CANCEL matched an INVITE server transaction in Proceeding; the 200 to the
+   * CANCEL is already sent. If the TU has not sent a final response to the
+   * INVITE when this returns, the layer answers it with 487.
+   */
+  onCancel?(invite: InviteServerTransaction, cancel: SipRequest): void;
+  /** A response that matched no client transaction (e.g. a retransmitted 2xx after Timer M). */
+  onStrayResponse?(res: SipResponse): void;
+}
+
+export interface TransactionLayerOptions {
+  timers?: Partial<TimerConfig>;
+  /** Reason phrase of the automatic 100 (SPEC §4.1 uses the provider's). Default "Trying". */
+  tryingReason?: string;
+  logger?: Logger | undefined;
+}
+
+export interface SendRequestOptions {
+  /** Reuse this branch (CANCEL, §9.1). Default: a new one. */
+  branch?: string;
+}
+
+export class TransactionLayer implements ServerTransactionHost, ClientTransactionHost {
+  readonly timerConfig: TimerConfig;
+  tu: TransactionUser = { onRequest: () => undefined };
+  private readonly servers = new Map<string, ServerTransaction>();
+  private readonly clients = new Map<string, ClientTransaction>();
+  private readonly tryingReason: string;
+  private readonly log: Logger | undefined;
+  /** Counters for the metrics layer and tests. */
+  readonly stats = { retransmissionsAbsorbed: 0, strayResponses: 0, cancelsUnmatched: 0 };
+
+  constructor(
+    readonly transport: TransportLayer,
+    options: TransactionLayerOptions = {},
+  ) {
+    this.timerConfig = { ...DEFAULT_TIMERS, ...options.timers };
+    this.tryingReason = options.tryingReason ?? 'Trying';
+    this.log = options.logger;
+    transport.onMessage = (msg) => this.receive(msg);
+  }
+
+  /** Live transactions (RFC 3261 §17: they end when their timers run out). */
+  get size(): { server: number; client: number; total: number } {
+    return { server: this.servers.size, client: this.clients.size, total: this.servers.size + this.clients.size };
+  }
+
+  // ------------------------------------------------------------ receiving
+
+  receive(msg: SipMessage): void {
+    if (msg.isRequest) this.receiveRequest(msg);
+    else this.receiveResponse(msg);
+  }
+
+  private receiveRequest(req: SipRequest): void {
+    const key = serverKey(req);
+    const existing = this.servers.get(key);
+    if (existing !== undefined) {
+      this.stats.retransmissionsAbsorbed++;
+      if (req.method === 'ACK' && existing.kind === 'ist' && existing.state === 'accepted') {
+        // RFC 6026 §7.1: an ACK matching an Accepted INVITE transaction goes to the TU.
+        this.tu.onRequest(req, undefined);
+        return;
+      }
+      existing.receiveRequest(req);
+      return;
+    }
+    if (req.method === 'ACK') {
+      // ACK for a 2xx: a transaction of its own, belongs to the dialog (§17.2.3, §13.2.2.4).
+      this.tu.onRequest(req, undefined);
+      return;
+    }
+    if (req.method === 'CANCEL') {
+      this.receiveCancel(req, key);
+      return;
+    }
+    if (req.method === 'INVITE') {
+      const tx = new InviteServerTransaction(this, key, req);
+      this.servers.set(key, tx);
+      this.tu.onRequest(req, tx);
+      // §17.2.1 / SPEC §4.1: 100 Trying at once, unless the TU dropped the
+      // INVITE or already answered it.
+      if (!tx.dropped && !tx.responded && tx.state === 'proceeding') {
+        tx.respond(createResponse(req, 100, this.tryingReason));
+      }
+      return;
+    }
+    const tx = new NonInviteServerTransaction(this, key, req);
+    this.servers.set(key, tx);
+    this.tu.onRequest(req, tx);
+  }
+
+  /** §9.2: 200 to the CANCEL and 487 to the INVITE; 481 when no INVITE transaction matches. */
+  private receiveCancel(cancel: SipRequest, key: string): void {
+    const nist = new NonInviteServerTransaction(this, key, cancel);
+    this.servers.set(key, nist);
+    const invite = this.servers.get(inviteKeyFor(cancel));
+    if (!(invite instanceof InviteServerTransaction)) {
+      this.stats.cancelsUnmatched++;
+      nist.reply(481);
+      return;
+    }
+    nist.reply(200);
+    if (invite.state !== 'proceeding') return;
+    invite.cancelled = true;
+    try {
+      this.tu.onCancel?.(invite, cancel);
+    } finally {
+      if (invite.state === 'proceeding') invite.reply(487);
+    }
+  }
+
+  private receiveResponse(res: SipResponse): void {
+    const tx = this.clients.get(clientKey(res));
+    if (tx === undefined) {
+      this.stats.strayResponses++;
+      this.tu.onStrayResponse?.(res);
+      return;
+    }
+    tx.receiveResponse(res);
+  }
+
+  // ------------------------------------------------------------ sending
+
+  /**
+   * Send a request in a new client transaction. Adds our Via (with a new
+   * branch and `rport`) on top, and Max-Forwards when missing.
+   */
+  sendRequest(req: SipRequest, dest: Destination, handlers: ClientTransactionHandlers, options?: SendRequestOptions): ClientTransaction {
+    if (req.method === 'ACK') throw new Error('ACK is not sent in a client transaction; use sendAck');
+    const branch = options?.branch ?? newBranch();
+    this.addVia(req, dest, branch);
+    const key = branch + '\u0000' + req.method;
+    const tx =
+      req.method === 'INVITE'
+        ? new InviteClientTransaction(this, key, req, dest, handlers)
+        : new NonInviteClientTransaction(this, key, req, dest, handlers);
+    this.clients.set(key, tx);
+    tx.start();
+    return tx;
+  }
+
+  /** Send an ACK for a 2xx (outside any transaction, §13.2.2.4). Returns the bytes, for resending. */
+  sendAck(ack: SipRequest, dest: Destination): Buffer {
+    this.addVia(ack, dest, newBranch());
+    return this.transport.sendMessage(ack, dest);
+  }
+
+  /** Resend bytes returned by `sendAck` (a retransmitted 2xx arrived). */
+  resend(wire: Buffer, dest: Destination, kind: string): void {
+    this.transport.send(wire, dest, kind);
+  }
+
+  /** CANCEL for an INVITE client transaction (§9.1): same branch, Request-URI, Call-ID, From, To, CSeq number, Route. */
+  sendCancel(tx: InviteClientTransaction): void {
+    const invite = tx.request;
+    const h = new SipHeaders();
+    for (const route of invite.headers.getAll('route')) h.append('Route', route);
+    h.append('Max-Forwards', '70');
+    h.append('From', invite.headers.get('from') ?? '');
+    h.append('To', invite.headers.get('to') ?? '');
+    h.append('Call-ID', invite.callId);
+    h.append('CSeq', `${invite.cseq?.seq ?? 1} CANCEL`);
+    const cancel = new Request('CANCEL', invite.uri, h);
+    const branch = invite.topVia?.branch ?? newBranch();
+    this.sendRequest(cancel, tx.destination, { onResponse: () => undefined }, { branch });
+  }
+
+  private addVia(req: SipRequest, dest: Destination, branch: string): void {
+    const local = this.transport.localFor(dest.transport, dest.address);
+    req.headers.prepend('Via', `SIP/2.0/${dest.transport.toUpperCase()} ${this.transport.hostPort(local)};branch=${branch};rport`);
+    if (!req.headers.has('max-forwards')) req.headers.append('Max-Forwards', '70');
+  }
+
+  removeServer(tx: ServerTransaction): void {
+    if (this.servers.get(tx.key) === tx) this.servers.delete(tx.key);
+  }
+
+  removeClient(tx: ClientTransaction): void {
+    if (this.clients.get(tx.key) === tx) this.clients.delete(tx.key);
+  }
+
+  /** End every transaction now (shutdown). */
+  terminateAll(): void {
+    for (const tx of [...this.servers.values()]) tx.terminate('shutdown');
+    for (const tx of [...this.clients.values()]) tx.terminate('shutdown');
+    this.log?.debug('all transactions terminated');
+  }
+}

@@ -1,0 +1,157 @@
+/**
+ * Run real SIPp (Debian package sip-tester) against a gateway on 127.0.0.1,
+ * bounded in calls and time, and read its own counters.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { createSocket } from 'node:dgram';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface SippRun {
+  /** `uac`, `uas`, or a path to an XML scenario. */
+  scenario: string;
+  /** host:port of the remote side (omitted for a uas). */
+  target?: string;
+  transport?: 'u1' | 't1';
+  /** Calls to place (uac) or accept before exiting (uas, with -m). */
+  calls?: number;
+  /** Calls per second. */
+  rate?: number;
+  /** Local port; default: a free one. */
+  localPort?: number;
+  /** Hard bound on the run, in seconds (SIPp's -timeout). */
+  timeoutSeconds?: number;
+  extraArgs?: string[];
+  /** Log every message with timestamps (-trace_msg). */
+  traceMessages?: boolean;
+}
+
+export interface SippResult {
+  exitCode: number | null;
+  /** Final cumulative counters from SIPp's statistics file. */
+  stats: Record<string, string>;
+  successful: number;
+  failed: number;
+  created: number;
+  retransmissions: number;
+  stdout: string;
+  stderr: string;
+  /** The -trace_msg log, when asked for. */
+  messageLog: string | undefined;
+  /** The -trace_err log (unexpected messages etc.). */
+  errorLog: string | undefined;
+  localPort: number;
+  dir: string;
+}
+
+/** A port free for both UDP and TCP on 127.0.0.1 right now. */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const port = await new Promise<number>((resolve, reject) => {
+      const srv = createServer();
+      srv.once('error', reject);
+      srv.listen(0, '127.0.0.1', () => {
+        const addr = srv.address();
+        srv.close(() => resolve(typeof addr === 'object' && addr !== null ? addr.port : 0));
+      });
+    });
+    const udpFree = await new Promise<boolean>((resolve) => {
+      const s = createSocket('udp4');
+      s.once('error', () => resolve(false));
+      s.bind(port, '127.0.0.1', () => s.close(() => resolve(true)));
+    });
+    if (udpFree) return port;
+  }
+  throw new Error('no free port found');
+}
+
+export function sippProcessArgs(run: SippRun, localPort: number, dir: string): string[] {
+  const args: string[] = [];
+  if (run.scenario === 'uac' || run.scenario === 'uas') args.push('-sn', run.scenario);
+  else args.push('-sf', run.scenario);
+  if (run.target !== undefined) args.push(run.target);
+  args.push('-i', '127.0.0.1', '-p', String(localPort));
+  args.push('-t', run.transport ?? 'u1');
+  if (run.calls !== undefined) args.push('-m', String(run.calls));
+  if (run.rate !== undefined) args.push('-r', String(run.rate));
+  args.push('-nostdin', '-timeout', `${run.timeoutSeconds ?? 60}s`, '-timeout_error');
+  args.push('-trace_stat', '-stf', join(dir, 'stats.csv'), '-fd', '1');
+  args.push('-trace_err', '-error_file', join(dir, 'errors.log'));
+  if (run.traceMessages) args.push('-trace_msg', '-message_file', join(dir, 'messages.log'));
+  args.push(...(run.extraArgs ?? []));
+  return args;
+}
+
+export interface StartedSipp {
+  localPort: number;
+  done: Promise<SippResult>;
+  kill(): void;
+}
+
+/** Start SIPp and return at once (for uas peers); `done` settles when it exits. */
+export async function startSipp(run: SippRun): Promise<StartedSipp> {
+  const localPort = run.localPort ?? (await freePort());
+  const dir = mkdtempSync(join(tmpdir(), 'trunkgate-sipp-'));
+  const child = spawn('sipp', sippProcessArgs(run, localPort, dir), { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d.toString();
+    if (stdout.length > 200_000) stdout = stdout.slice(-100_000);
+  });
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
+  const done = new Promise<SippResult>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (exitCode) => resolve(readResult(exitCode, stdout, stderr, localPort, dir)));
+  });
+  return {
+    localPort,
+    done,
+    kill: () => {
+      if (child.exitCode === null && child.pid !== undefined) child.kill('SIGTERM');
+    },
+  };
+}
+
+/** Run SIPp to completion. */
+export async function runSipp(run: SippRun): Promise<SippResult> {
+  const started = await startSipp(run);
+  return started.done;
+}
+
+function readResult(exitCode: number | null, stdout: string, stderr: string, localPort: number, dir: string): SippResult {
+  const stats = readStats(join(dir, 'stats.csv'));
+  const num = (k: string): number => Number(stats[k] ?? '0');
+  const messagesPath = join(dir, 'messages.log');
+  const errorsPath = join(dir, 'errors.log');
+  return {
+    exitCode,
+    stats,
+    successful: num('SuccessfulCall(C)'),
+    failed: num('FailedCall(C)'),
+    created: num('TotalCallCreated'),
+    retransmissions: num('Retransmissions(C)'),
+    stdout,
+    stderr,
+    messageLog: existsSync(messagesPath) ? readFileSync(messagesPath, 'utf8') : undefined,
+    errorLog: existsSync(errorsPath) ? readFileSync(errorsPath, 'utf8') : undefined,
+    localPort,
+    dir,
+  };
+}
+
+function readStats(path: string): Record<string, string> {
+  if (!existsSync(path)) return {};
+  const lines = readFileSync(path, 'utf8').trim().split('\n');
+  const header = (lines[0] ?? '').split(';');
+  const last = (lines[lines.length - 1] ?? '').split(';');
+  const out: Record<string, string> = {};
+  header.forEach((h, i) => {
+    if (h.length > 0) out[h] = last[i] ?? '';
+  });
+  return out;
+}
