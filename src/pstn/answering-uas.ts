@@ -11,6 +11,7 @@ import { formatHostPort } from '../sip/transport/listen-url.js';
 import { buildAnswer, buildOffer, pickCodec, readAudioOffer } from './sdp.js';
 
 export const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO';
+const BUSY_PREFIX = '+1555000486';
 const KNOWN_UNSUPPORTED = new Set(['REGISTER', 'SUBSCRIBE', 'NOTIFY', 'REFER', 'MESSAGE', 'PUBLISH', 'PRACK', 'UPDATE', 'INFO']);
 
 export interface AnsweringUasOptions {
@@ -51,6 +52,12 @@ export class AnsweringUas implements UserAgentApplication {
 
   private onInvite(req: SipRequest, tx: InviteServerTransaction): void {
     this.stats.invites++;
+    // The default config's busy numbers (SPEC §7.1) already answer busy here.
+    if (req.requestUri?.user?.startsWith(BUSY_PREFIX) === true) {
+      this.stats.rejected++;
+      tx.reply(486);
+      return;
+    }
     let body: string;
     if (req.body.length === 0) {
       body = buildOffer(this.options.media.address, this.options.media.port);

@@ -141,8 +141,10 @@ export class OutgoingInvite {
         this.sendAck(res);
         this.done = true;
         this.handlers.onAnswer(res, dialog);
-      } else {
+      } else if (res.toTag === this.dialog.remoteTag) {
         this.sendAck(res);
+      } else {
+        this.refuseFork(res);
       }
       return;
     }
@@ -165,6 +167,17 @@ export class OutgoingInvite {
     }
     const ack = dialog.createAck(this.request.cseq?.seq ?? 1);
     this.ackWire = this.core.layer.sendAck(ack, dialog.destination);
+  }
+
+  /**
+   * A 2xx from a second fork (another To tag): it is ACKed, then ended with a
+   * BYE, since we keep one dialog per call (§13.2.2.4).
+   */
+  private refuseFork(res: SipResponse): void {
+    const fork = Dialog.asUac(this.request, res, this.localContact, this.destination);
+    const layer = this.core.layer;
+    layer.sendAck(fork.createAck(this.request.cseq?.seq ?? 1), fork.destination);
+    layer.sendRequest(fork.createRequest('BYE'), fork.destination, { onResponse: () => undefined });
   }
 
   private fail(status: number, res: SipResponse | undefined, cause: 'rejected' | 'timeout' | 'transport-error'): void {

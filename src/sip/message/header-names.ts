@@ -159,14 +159,16 @@ export function canonicalHeaderName(name: string): string {
   const hit = CANONICAL_CACHE.get(name);
   if (hit !== undefined) return hit;
   const lower = name.toLowerCase();
-  const canonical = COMPACT_FORMS[lower] ?? lower;
+  // Compact forms are single letters; a longer name must not reach the plain
+  // object (a header called `Constructor` would pick up Object.prototype's).
+  const canonical = (lower.length === 1 ? COMPACT_FORMS[lower] : undefined) ?? lower;
   if (CANONICAL_CACHE.size < CANONICAL_CACHE_MAX) CANONICAL_CACHE.set(name, canonical);
   return canonical;
 }
 
 /** The display spelling of a canonical name (unknown names are title-cased per dash). */
 export function displayHeaderName(canonical: string): string {
-  const known = DISPLAY_NAMES[canonical];
+  const known = Object.hasOwn(DISPLAY_NAMES, canonical) ? DISPLAY_NAMES[canonical] : undefined;
   if (known !== undefined) return known;
   return canonical.replace(/(^|-)([a-z])/g, (_m, dash: string, c: string) => dash + c.toUpperCase());
 }

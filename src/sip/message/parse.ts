@@ -85,7 +85,12 @@ export function parseMessage(buf: Buffer, options?: ParseOptions): ParseResult {
   const startLine = text.slice(0, lineEnd);
   let message: SipMessage;
   const headers = new SipHeaders();
-  if (startLine.startsWith('SIP/')) {
+  // A fault in a start line that could still be read is reported after the
+  // header lines, so that the partial message carries what a 400 or 505 needs
+  // (RFC 4475 §3.1.2.7-3.1.2.10, §3.1.2.16).
+  let startFault: string | undefined;
+  let startStatus: ParseFailureStatus = 400;
+  if (startsWithSipSlash(startLine)) {
     const sp1 = startLine.indexOf(' ');
     if (sp1 === -1) return failure('status line has no status code', 400);
     const version = startLine.slice(0, sp1);
@@ -96,7 +101,10 @@ export function parseMessage(buf: Buffer, options?: ParseOptions): ParseResult {
     if (status < 100 || status > 699) return failure('status code is out of range 100-699', 400);
     if (sp2 === -1) return failure('status line has no reason phrase separator', 400);
     message = new SipResponse(status, startLine.slice(sp2 + 1), headers);
-    if (version !== 'SIP/2.0') return failure(`unsupported SIP version ${version}`, 505, message);
+    if (!isSip20(version)) {
+      startFault = `unsupported SIP version ${version}`;
+      startStatus = 505;
+    }
   } else {
     const sp1 = startLine.indexOf(' ');
     const sp2 = sp1 === -1 ? -1 : startLine.indexOf(' ', sp1 + 1);
@@ -106,14 +114,15 @@ export function parseMessage(buf: Buffer, options?: ParseOptions): ParseResult {
     const version = startLine.slice(sp2 + 1);
     if (!isToken(method)) return failure('method is not a token', 400);
     message = new SipRequest(method, uri, headers);
-    if (uri.length === 0) return failure('request line has extra whitespace', 400, message);
-    if (uri.charCodeAt(0) === 0x3c) return failure('Request-URI must not be enclosed in <>', 400, message);
-    if (version.indexOf(' ') !== -1 || version.indexOf('\t') !== -1) {
-      return failure('request line has whitespace inside the Request-URI or after the version', 400, message);
-    }
-    if (version !== 'SIP/2.0') {
-      if (/^SIP\/\d+\.\d+$/i.test(version)) return failure(`unsupported SIP version ${version}`, 505, message);
-      return failure('request line does not end with the SIP version', 400, message);
+    if (uri.length === 0) startFault = 'request line has extra whitespace';
+    else if (uri.charCodeAt(0) === 0x3c) startFault = 'Request-URI must not be enclosed in <>';
+    else if (version.indexOf(' ') !== -1 || version.indexOf('\t') !== -1) {
+      startFault = 'request line has whitespace inside the Request-URI or after the version';
+    } else if (!isSip20(version)) {
+      if (/^SIP\/\d+\.\d+$/i.test(version)) {
+        startFault = `unsupported SIP version ${version}`;
+        startStatus = 505;
+      } else startFault = 'request line does not end with the SIP version';
     }
   }
 
@@ -169,6 +178,7 @@ export function parseMessage(buf: Buffer, options?: ParseOptions): ParseResult {
     pos = e + 1;
   }
 
+  if (startFault !== undefined) return failure(startFault, startStatus, message);
   if (len > maxBytes) return failure(`message is larger than ${maxBytes} bytes`, 513, message);
   if (firstError !== undefined) return failure(firstError, 400, message);
 
@@ -194,6 +204,21 @@ export function parseMessage(buf: Buffer, options?: ParseOptions): ParseResult {
     message.body = contentLength === 0 ? EMPTY : buf.subarray(bodyStart, bodyStart + contentLength);
   }
   return { ok: true, message };
+}
+
+/** RFC 3261 §7.1: the SIP-Version string is case-insensitive. */
+function startsWithSipSlash(s: string): boolean {
+  return (
+    s.length >= 4 &&
+    (s.charCodeAt(0) | 0x20) === 0x73 &&
+    (s.charCodeAt(1) | 0x20) === 0x69 &&
+    (s.charCodeAt(2) | 0x20) === 0x70 &&
+    s.charCodeAt(3) === 0x2f
+  );
+}
+
+function isSip20(version: string): boolean {
+  return version === 'SIP/2.0' || (version.length === 7 && version.toUpperCase() === 'SIP/2.0');
 }
 
 function trimWsp(s: string, start: number, end: number): number {

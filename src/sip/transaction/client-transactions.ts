@@ -151,6 +151,7 @@ export class InviteClientTransaction extends ClientTransaction {
         this._state = 'completed';
         this.sendAck(res);
         this.handlers.onResponse(res, this);
+        if (this.terminated) return;
         if (this.timers.D === 0) this.terminate('normal');
         else {
           this.timerBDM = setTimeout(() => this.terminate('normal'), this.timers.D);

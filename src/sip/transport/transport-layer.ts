@@ -261,7 +261,10 @@ export class TransportLayer {
     const family = isIP(spec.host) === 6 ? 'IPv6' : 'IPv4';
     const socket = createSocket({ type: family === 'IPv6' ? 'udp6' : 'udp4', ipv6Only: family === 'IPv6' });
     return new Promise((resolve, reject) => {
-      const onError = (err: NodeJS.ErrnoException): void => reject(describeListenError(formatListenUrl(spec), err));
+      const onError = (err: NodeJS.ErrnoException): void => {
+        socket.close(); // dgram keeps the descriptor of a socket that failed to bind
+        reject(describeListenError(formatListenUrl(spec), err));
+      };
       socket.once('error', onError);
       socket.bind(spec.port, spec.host, () => {
         socket.off('error', onError);
@@ -420,7 +423,7 @@ export class TransportLayer {
     if (conn === undefined || conn.socket.destroyed) conn = this.connectionsByRemote.get(remoteKey(dest.address, dest.port));
     if (conn === undefined || conn.socket.destroyed) conn = this.openConnection(dest);
     if (conn.queue !== undefined) conn.queue.push({ buf, onError });
-    else conn.socket.write(buf);
+    else writeTo(conn.socket, buf, onError);
   }
 
   private openConnection(dest: Destination): TcpConnection {
@@ -438,7 +441,7 @@ export class TransportLayer {
       conn.localPort = socket.localPort ?? 0;
       const queue = conn.queue ?? [];
       conn.queue = undefined;
-      for (const item of queue) socket.write(item.buf);
+      for (const item of queue) writeTo(socket, item.buf, item.onError);
     });
     socket.once('close', () => clearTimeout(timer));
     return conn;
@@ -450,6 +453,12 @@ export class TransportLayer {
     conn.queue = [];
     for (const item of queue) item.onError?.(err);
   }
+}
+
+/** Write, reporting a failed write (connection reset after it was up) to the sender (§17.1.4). */
+function writeTo(socket: Socket, buf: Buffer, onError: SendErrorCallback | undefined): void {
+  if (onError === undefined) socket.write(buf);
+  else socket.write(buf, (err) => err && onError(err));
 }
 
 function remoteKey(address: string, port: number): string {
