@@ -16,6 +16,8 @@ export interface GatewayOptions {
   /** Reason phrase of the automatic 100 Trying (SPEC §4.1). */
   tryingReason?: string;
   tcpIdleTimeoutMs?: number;
+  /** The stand-in answering UAS answers after this long (0: at once). */
+  answerAfterMs?: number;
   logger?: Logger;
 }
 
@@ -44,7 +46,7 @@ export class Gateway {
     const mediaAddress = options.sipListen[0]?.host ?? '127.0.0.1';
     this.rtp = new RtpSink(mediaAddress);
     this.core = new UserAgentCore(this.transactions, { onRequest: () => undefined });
-    this.uas = new AnsweringUas(this.core, { media: this.rtp });
+    this.uas = new AnsweringUas(this.core, { media: this.rtp, answerAfterMs: options.answerAfterMs });
     this.core.app = this.uas;
   }
 

@@ -17,12 +17,15 @@ const KNOWN_UNSUPPORTED = new Set(['REGISTER', 'SUBSCRIBE', 'NOTIFY', 'REFER', '
 export interface AnsweringUasOptions {
   /** Where SDP answers point: an RtpSink (read at answer time, after it has bound). */
   media: { readonly address: string; readonly port: number };
+  /** Answer after this long (0: at once, with no provisional response). Default 0. */
+  answerAfterMs?: number;
 }
 
 export class AnsweringUas implements UserAgentApplication {
   /** New INVITEs the application saw (retransmissions never reach it). */
   readonly stats = { invites: 0, answered: 0, acked: 0, byes: 0, ackTimeouts: 0, rejected: 0 };
   private readonly calls = new Map<string, IncomingInvite>();
+  private readonly pending = new Map<InviteServerTransaction, NodeJS.Timeout>();
 
   constructor(
     private readonly core: UserAgentCore,
@@ -71,6 +74,26 @@ export class AnsweringUas implements UserAgentApplication {
       }
       body = buildAnswer(offer.offer, codec, this.options.media.address, this.options.media.port);
     }
+    const delayMs = this.options.answerAfterMs ?? 0;
+    if (delayMs > 0) {
+      const timer = setTimeout(() => {
+        this.pending.delete(tx);
+        this.answer(req, tx, body);
+      }, delayMs);
+      this.pending.set(tx, timer);
+      return;
+    }
+    this.answer(req, tx, body);
+  }
+
+  /** CANCEL before the answer: stop the pending answer (the layer sends the 487). */
+  onCancel(invite: InviteServerTransaction): void {
+    clearTimeout(this.pending.get(invite));
+    this.pending.delete(invite);
+  }
+
+  private answer(req: SipRequest, tx: InviteServerTransaction, body: string): void {
+    if (tx.state !== 'proceeding') return;
     const call = new IncomingInvite(this.core, tx, localContact(req));
     const key = call.dialog.key;
     this.calls.set(key, call);
@@ -134,6 +157,8 @@ export class AnsweringUas implements UserAgentApplication {
 
   /** Stop every call's timers (shutdown). */
   stopAll(): void {
+    for (const timer of this.pending.values()) clearTimeout(timer);
+    this.pending.clear();
     for (const call of this.calls.values()) this.end(call);
   }
 }

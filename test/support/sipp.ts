@@ -90,7 +90,26 @@ export interface StartedSipp {
   kill(): void;
 }
 
-/** Start SIPp and return at once (for uas peers); `done` settles when it exits. */
+/** True while something holds `port` on 127.0.0.1 for this transport (we cannot bind it). */
+async function portTaken(port: number, transport: 'u1' | 't1'): Promise<boolean> {
+  if (transport === 't1') {
+    return new Promise((resolve) => {
+      const srv = createServer();
+      srv.once('error', () => resolve(true));
+      srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(false)));
+    });
+  }
+  return new Promise((resolve) => {
+    const s = createSocket('udp4');
+    s.once('error', () => resolve(true));
+    s.bind(port, '127.0.0.1', () => s.close(() => resolve(false)));
+  });
+}
+
+/**
+ * Start SIPp and return at once; `done` settles when it exits. A SIPp with no
+ * target (a uas) is returned only once it is listening on its port.
+ */
 export async function startSipp(run: SippRun): Promise<StartedSipp> {
   const localPort = run.localPort ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'trunkgate-sipp-'));
@@ -108,6 +127,13 @@ export async function startSipp(run: SippRun): Promise<StartedSipp> {
     child.once('error', reject);
     child.once('exit', (exitCode) => resolve(readResult(exitCode, stdout, stderr, localPort, dir)));
   });
+  if (run.target === undefined) {
+    const deadline = Date.now() + 10_000;
+    while (!(await portTaken(localPort, run.transport ?? 'u1'))) {
+      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`SIPp did not start listening on ${localPort}: ${stderr}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
   return {
     localPort,
     done,
@@ -153,5 +179,34 @@ function readStats(path: string): Record<string, string> {
   header.forEach((h, i) => {
     if (h.length > 0) out[h] = last[i] ?? '';
   });
+  return out;
+}
+
+export interface LoggedMessage {
+  /** Milliseconds since the epoch (SIPp's wall-clock timestamp). */
+  atMs: number;
+  direction: 'sent' | 'received';
+  /** The start line, e.g. `SIP/2.0 486 Busy Here` or `INVITE sip:… SIP/2.0`. */
+  startLine: string;
+  text: string;
+}
+
+/** Read SIPp's -trace_msg log into timestamped messages. */
+export function parseMessageLog(log: string): LoggedMessage[] {
+  const out: LoggedMessage[] = [];
+  const blocks = log.split(/^-{20,} /m).slice(1);
+  for (const block of blocks) {
+    const nl = block.indexOf('\n');
+    const stamp = block.slice(0, nl).trim();
+    const m = /^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2})\.(\d{6})/.exec(stamp);
+    if (m === null) continue;
+    const rest = block.slice(nl + 1);
+    const head = /^(UDP|TCP) message (sent|received)[^\n]*\n/.exec(rest);
+    if (head === null) continue;
+    const text = rest.slice(head[0].length).replace(/^\s*\n/, '');
+    const startLine = (text.split(/\r?\n/)[0] ?? '').trim();
+    const atMs = new Date(`${m[1]}T${m[2]}Z`).getTime() + Number(m[3]) / 1000;
+    out.push({ atMs, direction: head[2] === 'sent' ? 'sent' : 'received', startLine, text });
+  }
   return out;
 }

@@ -1,0 +1,154 @@
+// Shared helpers for the benchmarks: start the built gateway as its own
+// process, run SIPp, read its counters. Everything on 127.0.0.1, bounded in
+// calls and time.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { createSocket } from 'node:dgram';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+export function requireSipp() {
+  if (spawnSync('sh', ['-c', 'command -v sipp'], { stdio: 'ignore' }).status !== 0) {
+    console.error('SIPp is needed for this benchmark: apt-get install sip-tester');
+    process.exit(1);
+  }
+}
+
+export async function freePort() {
+  for (;;) {
+    const port = await new Promise((resolve, reject) => {
+      const srv = createServer();
+      srv.once('error', reject);
+      srv.listen(0, '127.0.0.1', () => {
+        const { port } = srv.address();
+        srv.close(() => resolve(port));
+      });
+    });
+    const ok = await new Promise((resolve) => {
+      const s = createSocket('udp4');
+      s.once('error', () => resolve(false));
+      s.bind(port, '127.0.0.1', () => s.close(() => resolve(true)));
+    });
+    if (ok) return port;
+  }
+}
+
+/** Start `node dist/cli.js` with the given args; resolves once it prints that it is listening. */
+export async function startGatewayProcess(args) {
+  const child = spawn(process.execPath, [join(ROOT, 'dist/cli.js'), '--log-level', 'warn', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`gateway did not start: ${out}`)), 15000);
+    child.stdout.on('data', (d) => {
+      out += d;
+      if (out.includes('listening')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.stderr.on('data', (d) => (out += d));
+    child.once('exit', (code) => reject(new Error(`gateway exited ${code}: ${out}`)));
+  });
+  child.stdout.resume();
+  return {
+    pid: child.pid,
+    rssKiB() {
+      try {
+        const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+        return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+      } catch {
+        return 0;
+      }
+    },
+    async stop() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+      if (child.exitCode === null) child.kill('SIGKILL');
+    },
+  };
+}
+
+/** Run SIPp to completion and return its final cumulative counters. */
+export async function runSipp({ scenario, target, transport = 'u1', calls, rate, localPort, timeoutSeconds = 60, extraArgs = [] }) {
+  const dir = mkdtempSync(join(tmpdir(), 'trunkgate-bench-'));
+  const port = localPort ?? (await freePort());
+  const args = [];
+  if (scenario === 'uac' || scenario === 'uas') args.push('-sn', scenario);
+  else args.push('-sf', scenario);
+  if (target) args.push(target);
+  args.push('-i', '127.0.0.1', '-p', String(port), '-t', transport);
+  if (calls !== undefined) args.push('-m', String(calls));
+  if (rate !== undefined) args.push('-r', String(rate));
+  args.push('-nostdin', '-timeout', `${timeoutSeconds}s`, '-timeout_error', '-trace_stat', '-stf', join(dir, 'stats.csv'), '-fd', '1');
+  args.push(...extraArgs);
+  const child = spawn('sipp', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const started = Date.now();
+  const exitCode = await new Promise((resolve) => child.once('exit', resolve));
+  const wallSeconds = (Date.now() - started) / 1000;
+  const stats = readStats(join(dir, 'stats.csv'));
+  const num = (k) => Number(stats[k] ?? 0);
+  return {
+    exitCode,
+    stderr,
+    wallSeconds,
+    successful: num('SuccessfulCall(C)'),
+    failed: num('FailedCall(C)'),
+    created: num('TotalCallCreated'),
+    retransmissions: num('Retransmissions(C)'),
+    stats,
+  };
+}
+
+/** Start SIPp in the background (a uas peer); returns its port and a stop function. */
+export async function startSipp({ scenario, transport = 'u1', extraArgs = [] }) {
+  const port = await freePort();
+  const args = ['-sn', scenario, '-i', '127.0.0.1', '-p', String(port), '-t', transport, '-nostdin', ...extraArgs];
+  const child = spawn('sipp', args, { stdio: ['ignore', 'ignore', 'ignore'] });
+  await new Promise((r) => setTimeout(r, 300));
+  return {
+    port,
+    async stop() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
+      if (child.exitCode === null) child.kill('SIGKILL');
+    },
+  };
+}
+
+function readStats(path) {
+  if (!existsSync(path)) return {};
+  const lines = readFileSync(path, 'utf8').trim().split('\n');
+  const header = lines[0].split(';');
+  const last = lines[lines.length - 1].split(';');
+  return Object.fromEntries(header.map((h, i) => [h, last[i]]));
+}
+
+/**
+ * Offer calls at rising rates for `seconds` each; return the highest rate
+ * whose run had 0 failed calls and kept up (achieved ≥ 95% of the offered rate).
+ */
+export async function highestCleanRate({ label, target, rates, seconds = 5, transport = 'u1', scenario = 'uac', extraArgs = [] }) {
+  let best = 0;
+  const rows = [];
+  for (const rate of rates) {
+    const calls = Math.round(rate * seconds);
+    const r = await runSipp({ scenario, target, transport, calls, rate, timeoutSeconds: seconds * 4 + 20, extraArgs });
+    const achieved = r.successful / Math.max(r.wallSeconds - 0.5, 0.001);
+    const clean = r.failed === 0 && r.successful === calls && achieved >= rate * 0.95 * (seconds / (seconds + 1.5));
+    rows.push({ label, rate, calls, successful: r.successful, failed: r.failed, retrans: r.retransmissions, wallSeconds: r.wallSeconds.toFixed(1), clean });
+    console.log(`  ${label.padEnd(28)} ${String(rate).padStart(6)} calls/s: ${r.successful}/${calls} ok, ${r.failed} failed, ${r.retransmissions} retrans, ${r.wallSeconds.toFixed(1)} s ${clean ? 'clean' : 'NOT clean'}`);
+    if (!clean) break;
+    best = rate;
+  }
+  return { best, rows };
+}
