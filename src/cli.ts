@@ -1,43 +1,67 @@
 #!/usr/bin/env node
 /**
- * The command line: `trunkgate [options]`. Starts the gateway, and stops it
- * cleanly on SIGINT/SIGTERM.
+ * The command line (SPEC §7.1):
+ *   trunkgate [--config FILE] [quick overrides]   start the gateway
+ *   trunkgate check-config FILE                   validate a configuration file
  */
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import pino from 'pino';
+import { DEFAULT_CONFIG_PATH, formatProblems, readConfigRaw, validateConfig } from './config/load.js';
+import { applyOverrides } from './config/overrides.js';
 import { createGateway } from './gateway.js';
-import { ListenError, type ListenSpec, parseListenUrl } from './sip/transport/index.js';
-
-const DEFAULT_SIP_LISTEN = ['udp://127.0.0.1:5060', 'tcp://127.0.0.1:5060'];
+import { ListenError } from './sip/transport/index.js';
 
 function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
 }
 
-async function main(argv: string[]): Promise<number> {
-  const program = new Command()
-    .name('trunkgate')
-    .description('A local stand-in for a cloud SIP trunk (SIP B2BUA with the provider’s limits).')
-    .option('--sip-listen <url>', 'SIP listen address, e.g. udp://127.0.0.1:5060 (repeatable)', collect)
-    .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'))
-    .showHelpAfterError();
-  program.parse(argv);
-  const opts = program.opts<{ sipListen?: string[]; logLevel: string }>();
+function nonNegativeNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected a non-negative number');
+  return n;
+}
 
-  const listen: ListenSpec[] = [];
-  const problems: string[] = [];
-  for (const url of opts.sipListen ?? DEFAULT_SIP_LISTEN) {
-    const r = parseListenUrl(url);
-    if (r.ok) listen.push(r.spec);
-    else problems.push(`--sip-listen: ${r.reason}`);
+function nonNegativeInt(value: string): number {
+  const n = nonNegativeNumber(value);
+  if (!Number.isInteger(n)) throw new InvalidArgumentError('expected a whole number');
+  return n;
+}
+
+interface StartOptions {
+  config?: string;
+  cps?: number;
+  accountType?: string;
+  maxConcurrent?: number;
+  route?: string;
+  sipListen?: string[];
+  httpListen?: string;
+  logLevel: string;
+}
+
+async function start(opts: StartOptions): Promise<number> {
+  const path = opts.config ?? DEFAULT_CONFIG_PATH;
+  const raw = readConfigRaw(path);
+  if (!raw.ok) {
+    process.stderr.write(`trunkgate: ${path}:\n${formatProblems(raw.problems)}\n`);
+    return 1;
   }
-  if (problems.length > 0) {
-    for (const p of problems) process.stderr.write(`trunkgate: ${p}\n`);
+  let patched: unknown;
+  try {
+    patched = applyOverrides(raw.raw, opts);
+  } catch (err) {
+    process.stderr.write(`trunkgate: ${(err as Error).message}\n`);
     return 2;
   }
-
-  const logger = pino({ level: opts.logLevel, redact: ['req.headers.authorization', 'req.headers["proxy-authorization"]'] });
-  const gateway = createGateway({ sipListen: listen, logger });
+  const result = validateConfig(patched);
+  if (!result.ok) {
+    process.stderr.write(`trunkgate: the configuration has ${result.problems.length} problem(s) (${path} with the command-line overrides):\n${formatProblems(result.problems)}\n`);
+    return 1;
+  }
+  const logger = pino({
+    level: opts.logLevel,
+    redact: { paths: ['*.authorization', '*.proxyAuthorization', '*.password', 'config.trunks[*].auth.credentials'], censor: '[redacted]' },
+  });
+  const gateway = createGateway({ config: result.config, logger });
   try {
     await gateway.start();
   } catch (err) {
@@ -47,7 +71,10 @@ async function main(argv: string[]): Promise<number> {
     }
     throw err;
   }
-  process.stdout.write(`trunkgate listening on ${gateway.listeners.map((l) => `${l.transport}://${l.family === 'IPv6' ? `[${l.address}]` : l.address}:${l.port}`).join(', ')}\n`);
+  const listening = gateway.listeners.map((l) => `${l.transport}://${l.family === 'IPv6' ? `[${l.address}]` : l.address}:${l.port}`);
+  process.stdout.write(`trunkgate listening on ${listening.join(', ')} (config: ${path})\n`);
+  const trunks = result.config.trunks.map((t) => `${t.name}.${result.config.sip.domainSuffix}`);
+  if (trunks.length > 0) process.stdout.write(`trunks: ${trunks.join(', ')}\n`);
 
   await new Promise<void>((resolve) => {
     const stop = (signal: string): void => {
@@ -59,6 +86,45 @@ async function main(argv: string[]): Promise<number> {
   });
   await gateway.stop();
   return 0;
+}
+
+function checkConfig(file: string): number {
+  const raw = readConfigRaw(file);
+  const result = raw.ok ? validateConfig(raw.raw) : raw;
+  if (result.ok) {
+    process.stdout.write(`${file}: OK (${result.config.accounts.length} account(s), ${result.config.trunks.length} trunk(s))\n`);
+    return 0;
+  }
+  process.stderr.write(`${file}: ${result.problems.length} problem(s):\n${formatProblems(result.problems)}\n`);
+  return 1;
+}
+
+async function main(argv: string[]): Promise<number> {
+  let exitCode = 0;
+  const program = new Command()
+    .name('trunkgate')
+    .description('A local stand-in for a cloud SIP trunk: a SIP B2BUA with the provider’s checks, limits and responses.')
+    .option('--config <file>', 'YAML (or JSON) configuration file (default: the built-in examples/trunkgate.yaml)')
+    .option('--cps <n>', 'CPS of the first trunk, in every region', nonNegativeNumber)
+    .addOption(new Option('--account-type <type>', "type of the first trunk's account").choices(['trial', 'no-pcp', 'individual-pcp', 'business-pcp']))
+    .option('--max-concurrent <n>', 'concurrent call cap of the first trunk', nonNegativeInt)
+    .option('--route <uri>', 'far leg of the first trunk: builtin, or sip:HOST:PORT[;transport=tcp]')
+    .option('--sip-listen <url>', 'SIP listen address, e.g. udp://127.0.0.1:5060 (repeatable)', collect)
+    .option('--http-listen <host:port>', 'HTTP listen address (metrics and admin API)')
+    .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'))
+    .showHelpAfterError()
+    .action(async (opts: StartOptions) => {
+      exitCode = await start(opts);
+    });
+  program
+    .command('check-config')
+    .description('validate a configuration file and print every problem with its path; exit 1 if there are any')
+    .argument('<file>')
+    .action((file: string) => {
+      exitCode = checkConfig(file);
+    });
+  await program.parseAsync(argv);
+  return exitCode;
 }
 
 main(process.argv).then(

@@ -1,26 +1,27 @@
 /**
- * The composition root: wires transport → transactions → UA core → the
- * application, and owns start-up and shutdown. No globals: tests start as
- * many gateways as they like, on port 0.
+ * The composition root: wires transport → transactions → UA core → front
+ * door → B2BUA → PSTN emulator / carriers, and owns start-up and shutdown.
+ * No globals: tests start as many gateways as they like, on port 0.
  */
 import pino, { type Logger } from 'pino';
-import { AnsweringUas } from './pstn/answering-uas.js';
+import { AlertLog } from './alerts/alert-log.js';
+import { B2bua } from './b2bua/b2bua.js';
+import type { Config } from './config/schema.js';
+import { ConcurrencyTracker } from './limits/concurrency.js';
+import { PstnEmulator } from './pstn/emulator.js';
 import { RtpSink } from './pstn/rtp-sink.js';
 import { UserAgentCore } from './sip/dialog/index.js';
-import { type TimerConfig, TransactionLayer } from './sip/transaction/index.js';
-import { type BoundListener, type ListenSpec, TransportLayer } from './sip/transport/index.js';
+import { TransactionLayer } from './sip/transaction/index.js';
+import { type BoundListener, type ListenSpec, TransportLayer, parseListenUrl } from './sip/transport/index.js';
+import { Directory } from './termination/directory.js';
+import { FrontDoor } from './termination/front-door.js';
 
 export interface GatewayOptions {
-  sipListen: ListenSpec[];
-  timers?: Partial<TimerConfig>;
-  /** Reason phrase of the automatic 100 Trying (SPEC §4.1). */
-  tryingReason?: string;
-  tcpIdleTimeoutMs?: number;
-  /** The stand-in answering UAS answers after this long (0: at once). */
-  answerAfterMs?: number;
+  config: Config;
   logger?: Logger;
 }
 
+/** The provider's reason phrase for 100 (SPEC §4.1, seen on the wire). */
 export const PROVIDER_TRYING_REASON = 'trying -- your call is important to us';
 
 export class Gateway {
@@ -28,36 +29,74 @@ export class Gateway {
   readonly transport: TransportLayer;
   readonly transactions: TransactionLayer;
   readonly core: UserAgentCore;
-  readonly uas: AnsweringUas;
+  readonly alerts = new AlertLog(1000);
+  readonly tracker = new ConcurrencyTracker();
+  readonly emulator: PstnEmulator;
+  readonly b2bua: B2bua;
+  readonly frontDoor: FrontDoor;
   private readonly rtp: RtpSink;
+  private current: { config: Config; directory: Directory };
 
   constructor(options: GatewayOptions) {
+    const config = options.config;
     this.log = options.logger ?? pino({ level: 'silent' });
+    this.current = { config, directory: new Directory(config) };
+    const listen: ListenSpec[] = config.sip.listen.map((url) => {
+      const r = parseListenUrl(url);
+      if (!r.ok) throw new Error(r.reason);
+      return r.spec;
+    });
     this.transport = new TransportLayer({
-      listen: options.sipListen,
-      tcpIdleTimeoutMs: options.tcpIdleTimeoutMs,
+      listen,
+      tcpIdleTimeoutMs: config.sip.tcpIdleTimeoutMs,
+      maxMessageBytes: config.sip.maxMessageBytes,
       logger: this.log.child({ layer: 'transport' }),
     });
     this.transactions = new TransactionLayer(this.transport, {
-      timers: options.timers,
-      tryingReason: options.tryingReason ?? PROVIDER_TRYING_REASON,
+      timers: config.sip.timers,
+      tryingReason: PROVIDER_TRYING_REASON,
       logger: this.log.child({ layer: 'transaction' }),
     });
-    const mediaAddress = options.sipListen[0]?.host ?? '127.0.0.1';
-    this.rtp = new RtpSink(mediaAddress);
+    this.rtp = new RtpSink(listen[0]?.host ?? '127.0.0.1');
+    this.emulator = new PstnEmulator(config.pstn, this.rtp);
+    this.tracker.onDoubleRelease = (lease, reason) =>
+      this.log.error({ reason, firstReason: lease.releaseReason }, 'lease released twice: this is a bug');
     this.core = new UserAgentCore(this.transactions, { onRequest: () => undefined });
-    this.uas = new AnsweringUas(this.core, { media: this.rtp, answerAfterMs: options.answerAfterMs });
-    this.core.app = this.uas;
+    this.b2bua = new B2bua({ core: this.core, emulator: this.emulator, alerts: this.alerts, logger: this.log.child({ layer: 'b2bua' }) });
+    this.frontDoor = new FrontDoor({
+      b2bua: this.b2bua,
+      alerts: this.alerts,
+      context: () => ({ directory: this.current.directory, tracker: this.tracker }),
+      tryingReason: PROVIDER_TRYING_REASON,
+      logger: this.log.child({ layer: 'front-door' }),
+    });
+    this.core.app = this.frontDoor;
+  }
+
+  get config(): Config {
+    return this.current.config;
+  }
+
+  get directory(): Directory {
+    return this.current.directory;
   }
 
   async start(): Promise<void> {
     await this.rtp.start();
-    await this.transport.start();
+    try {
+      await this.transport.start();
+    } catch (err) {
+      await this.rtp.stop();
+      throw err;
+    }
     this.log.info({ listen: this.listeners.map((l) => `${l.transport}://${l.address}:${l.port}`) }, 'trunkgate listening');
   }
 
+  /** End every call (BYE both legs), give the BYEs a moment, then close everything. */
   async stop(): Promise<void> {
-    this.uas.stopAll();
+    this.b2bua.endAll();
+    const deadline = Date.now() + 2000;
+    while (this.transactions.size.client > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     this.transactions.terminateAll();
     await this.transport.stop();
     await this.rtp.stop();

@@ -11,7 +11,7 @@ import { parseMessageLog, runSipp, startSipp } from '../support/sipp.js';
 import { waitFor } from '../support/wait-for.js';
 
 const SCENARIOS = new URL('../scenarios/', import.meta.url).pathname;
-/** A short T1 so the timers of a whole run fit in a test; every other timer derives from it. */
+/** The test config's short T1 (test/support/gateway.ts), so the timers of a whole run fit in a test. */
 const TIMERS = { t1Ms: 100, t2Ms: 1000, t4Ms: 500 };
 
 let gateway: Gateway | undefined;
@@ -34,10 +34,11 @@ describe('SIPp uac against trunkgate', () => {
     ['UDP', 'u1', 'udp'],
     ['TCP', 't1', 'tcp'],
   ] as const)('completes 1,000 calls at 200 calls/s over %s with 0 failed calls', async (_name, sippTransport, transport) => {
-    gateway = await startTestGateway({ timers: TIMERS });
+    gateway = await startTestGateway();
     const result = await runSipp({
       scenario: 'uac',
       target: sipTarget(gateway, transport),
+      service: '+14155550123',
       transport: sippTransport,
       calls: 1000,
       rate: 200,
@@ -46,17 +47,17 @@ describe('SIPp uac against trunkgate', () => {
     expect(result.failed, result.errorLog).toBe(0);
     expect(result.successful).toBe(1000);
     expect(result.exitCode).toBe(0);
-    expect(gateway.uas.stats.invites).toBe(1000);
-    expect(gateway.uas.stats.byes).toBe(1000);
+    expect(gateway.b2bua.stats.started).toBe(1000);
+    expect(gateway.b2bua.stats.ended.answered).toBe(1000);
     await expectDrained(gateway);
   });
 });
 
 describe('100 Trying', () => {
   it('answers every INVITE with 100 Trying within 200 ms, before the application answers', async () => {
-    gateway = await startTestGateway({ timers: TIMERS, answerAfterMs: 500 });
+    gateway = await startTestGateway({ pstn: { answerAfterMs: 500 } });
     const calls = 20;
-    const result = await runSipp({ scenario: 'uac', target: sipTarget(gateway), calls, rate: 20, traceMessages: true, timeoutSeconds: 30 });
+    const result = await runSipp({ scenario: 'uac', target: sipTarget(gateway), service: '+14155550123', calls, rate: 20, traceMessages: true, timeoutSeconds: 30 });
     expect(result.failed, result.errorLog).toBe(0);
     const log = parseMessageLog(result.messageLog ?? '');
     const callIdOf = (text: string): string => /^Call-ID:\s*(\S+)/im.exec(text)?.[1] ?? '';
@@ -77,7 +78,7 @@ describe('100 Trying', () => {
 
 describe('ACK withheld', () => {
   it('retransmits a 486 with Timer G doubling from T1 up to T2, until Timer H', async () => {
-    gateway = await startTestGateway({ timers: TIMERS });
+    gateway = await startTestGateway();
     const result = await runSipp({
       scenario: SCENARIOS + 'ack-withheld-busy.xml',
       target: sipTarget(gateway),
@@ -101,7 +102,7 @@ describe('ACK withheld', () => {
   });
 
   it('retransmits the 2xx from T1 doubling up to T2 for 64·T1, then ends the call with a BYE', async () => {
-    gateway = await startTestGateway({ timers: TIMERS });
+    gateway = await startTestGateway();
     const result = await runSipp({
       scenario: SCENARIOS + 'ack-withheld-200.xml',
       target: sipTarget(gateway),
@@ -125,7 +126,8 @@ describe('ACK withheld', () => {
     const byeAfter = (bye as { atMs: number }).atMs - first;
     expect(byeAfter).toBeGreaterThanOrEqual(64 * TIMERS.t1Ms - 5);
     expect(byeAfter).toBeLessThan(64 * TIMERS.t1Ms + 500);
-    expect(gateway.uas.stats.ackTimeouts).toBe(1);
+    expect(gateway.b2bua.stats.ended.timeout).toBe(1);
+    expect(gateway.alerts.counts.get(32022)).toBe(1);
     await expectDrained(gateway);
   });
 });
@@ -135,7 +137,7 @@ describe('INVITE retransmitted with the same branch', () => {
     ['UDP', 'u1', 'udp'],
     ['TCP', 't1', 'tcp'],
   ] as const)('yields one transaction and the application sees each INVITE once (%s)', async (_name, sippTransport, transport) => {
-    gateway = await startTestGateway({ timers: TIMERS, answerAfterMs: 300 });
+    gateway = await startTestGateway({ pstn: { answerAfterMs: 300 } });
     const calls = 20;
     const result = await runSipp({
       scenario: SCENARIOS + 'invite-retransmitted.xml',
@@ -149,11 +151,11 @@ describe('INVITE retransmitted with the same branch', () => {
     });
     expect(result.failed, result.errorLog).toBe(0);
     expect(result.successful).toBe(calls);
-    expect(gateway.uas.stats.invites).toBe(calls);
-    expect(gateway.uas.stats.answered).toBe(calls);
+    expect(gateway.b2bua.stats.started).toBe(calls);
+    expect(gateway.emulator.stats.answered).toBe(calls);
     expect(gateway.transactions.stats.retransmissionsAbsorbed).toBeGreaterThanOrEqual(calls);
-    // each retransmission was answered with the last provisional: two 100s per call
-    expect(gateway.transport.stats.messages.out[transport].get('1xx')).toBe(2 * calls);
+    // 100 and 180 per call, and the retransmission answered with the last provisional (180) again
+    expect(gateway.transport.stats.messages.out[transport].get('1xx')).toBe(3 * calls);
     await expectDrained(gateway);
   });
 });
@@ -163,7 +165,7 @@ describe("trunkgate's UAC against SIPp uas", () => {
     ['UDP', 'u1', 'udp'],
     ['TCP', 't1', 'tcp'],
   ] as const)('places calls that complete: INVITE, 200, ACK, BYE, 200 (%s)', async (_name, sippTransport, transport) => {
-    const g = await startTestGateway({ timers: TIMERS });
+    const g = await startTestGateway();
     gateway = g;
     const calls = 50;
     const uas = await startSipp({ scenario: 'uas', transport: sippTransport, calls, timeoutSeconds: 60 });

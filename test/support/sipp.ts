@@ -24,6 +24,8 @@ export interface SippRun {
   /** Hard bound on the run, in seconds (SIPp's -timeout). */
   timeoutSeconds?: number;
   extraArgs?: string[];
+  /** The Request-URI user of the built-in scenarios (-s). */
+  service?: string;
   /** Log every message with timestamps (-trace_msg). */
   traceMessages?: boolean;
 }
@@ -74,6 +76,7 @@ export function sippProcessArgs(run: SippRun, localPort: number, dir: string): s
   if (run.target !== undefined) args.push(run.target);
   args.push('-i', '127.0.0.1', '-p', String(localPort));
   args.push('-t', run.transport ?? 'u1');
+  if (run.service !== undefined) args.push('-s', run.service);
   if (run.calls !== undefined) args.push('-m', String(run.calls));
   if (run.rate !== undefined) args.push('-r', String(run.rate));
   args.push('-nostdin', '-timeout', `${run.timeoutSeconds ?? 60}s`, '-timeout_error');
@@ -123,9 +126,14 @@ export async function startSipp(run: SippRun): Promise<StartedSipp> {
   child.stderr.on('data', (d: Buffer) => {
     stderr += d.toString();
   });
+  // SIPp's own -timeout bounds the run; this is the backstop if SIPp ignores it.
+  const backstop = setTimeout(() => child.kill('SIGKILL'), ((run.timeoutSeconds ?? 60) + 15) * 1000);
   const done = new Promise<SippResult>((resolve, reject) => {
     child.once('error', reject);
-    child.once('exit', (exitCode) => resolve(readResult(exitCode, stdout, stderr, localPort, dir)));
+    child.once('exit', (exitCode) => {
+      clearTimeout(backstop);
+      resolve(readResult(exitCode, stdout, stderr, localPort, dir));
+    });
   });
   if (run.target === undefined) {
     const deadline = Date.now() + 10_000;

@@ -8,7 +8,9 @@
  *   first 2xx, sends the ACK and repeats it for retransmitted 2xx
  *   (§13.2.2.4), cancels (§9.1).
  */
-import type { SipRequest, SipResponse } from '../message/index.js';
+import { type SipRequest, type SipResponse, serializeMessage } from '../message/index.js';
+import type { TransactionLayer } from '../transaction/transaction-layer.js';
+import { statusClass } from '../transport/transport-stats.js';
 import type { ClientTransaction } from '../transaction/client-transactions.js';
 import { InviteClientTransaction } from '../transaction/client-transactions.js';
 import type { InviteServerTransaction, ReplyOptions, TerminationReason } from '../transaction/server-transactions.js';
@@ -16,13 +18,67 @@ import type { Destination } from '../transport/transport-layer.js';
 import { Dialog } from './dialog.js';
 import type { DialogUsage, UserAgentCore } from './user-agent-core.js';
 
-/** Server side of an INVITE: the 2xx/ACK handshake. */
+/**
+ * A 2xx to an INVITE sent reliably (§13.3.1.4): over unreliable transports
+ * it is retransmitted at T1, 2·T1, … capped at T2 until `ack()`; after 64·T1
+ * without an ACK, `onAckTimeout` is called.
+ */
+export class Reliable2xx {
+  private retransmitTimer: NodeJS.Timeout | undefined;
+  private readonly giveUpTimer: NodeJS.Timeout;
+  private acked = false;
+
+  constructor(
+    layer: TransactionLayer,
+    tx: InviteServerTransaction,
+    res: SipResponse,
+    onAckTimeout: () => void,
+  ) {
+    const t = tx.timers;
+    if (!t.reliable) {
+      let interval = t.G;
+      const wire = serializeMessage(res);
+      const tick = (): void => {
+        this.retransmitTimer = setTimeout(() => {
+          if (this.acked) return;
+          layer.resend(wire, tx.destination, statusClass(res.status));
+          interval = Math.min(2 * interval, t.T2);
+          tick();
+        }, interval);
+        this.retransmitTimer.unref();
+      };
+      tick();
+    }
+    this.giveUpTimer = setTimeout(() => {
+      if (this.acked) return;
+      clearTimeout(this.retransmitTimer);
+      onAckTimeout();
+    }, t.H);
+    this.giveUpTimer.unref();
+  }
+
+  get isAcked(): boolean {
+    return this.acked;
+  }
+
+  /** The ACK arrived. Returns false when it was a repeat. */
+  ack(): boolean {
+    if (this.acked) return false;
+    this.acked = true;
+    this.stop();
+    return true;
+  }
+
+  stop(): void {
+    clearTimeout(this.retransmitTimer);
+    clearTimeout(this.giveUpTimer);
+  }
+}
+
+/** Server side of an initial INVITE: the dialog, and the 2xx/ACK handshake. */
 export class IncomingInvite {
   readonly dialog: Dialog;
-  private retransmitTimer: NodeJS.Timeout | undefined;
-  private giveUpTimer: NodeJS.Timeout | undefined;
-  private acked = false;
-  private answered = false;
+  private reliable: Reliable2xx | undefined;
 
   constructor(
     private readonly core: UserAgentCore,
@@ -39,51 +95,27 @@ export class IncomingInvite {
   answer(status: number, options: ReplyOptions, onAckTimeout: () => void): SipResponse {
     const headers: Array<readonly [string, string]> = [['Contact', this.dialog.localContact], ...(options.headers ?? [])];
     const res = this.tx.reply(status, undefined, { ...options, headers });
-    this.answered = true;
     this.dialog.state = 'confirmed';
-    const t = this.tx.timers;
-    if (!t.reliable) {
-      let interval = t.G;
-      const tick = (): void => {
-        this.retransmitTimer = setTimeout(() => {
-          if (this.acked) return;
-          this.core.layer.transport.sendMessage(res, this.tx.destination);
-          interval = Math.min(2 * interval, t.T2);
-          tick();
-        }, interval);
-        this.retransmitTimer.unref();
-      };
-      tick();
-    }
-    this.giveUpTimer = setTimeout(() => {
-      if (this.acked) return;
-      clearTimeout(this.retransmitTimer);
-      onAckTimeout();
-    }, t.H);
-    this.giveUpTimer.unref();
+    this.reliable = new Reliable2xx(this.core.layer, this.tx, res, onAckTimeout);
     return res;
   }
 
   get isAnswered(): boolean {
-    return this.answered;
+    return this.reliable !== undefined;
   }
 
   get isAcked(): boolean {
-    return this.acked;
+    return this.reliable?.isAcked ?? false;
   }
 
-  /** The ACK for our 2xx arrived. Returns false when it was a repeat. */
+  /** The ACK for our 2xx arrived. Returns false when it was a repeat (or nothing was answered). */
   ack(): boolean {
-    if (this.acked) return false;
-    this.acked = true;
-    this.stop();
-    return true;
+    return this.reliable?.ack() ?? false;
   }
 
   /** Stop retransmitting and waiting (call teardown). */
   stop(): void {
-    clearTimeout(this.retransmitTimer);
-    clearTimeout(this.giveUpTimer);
+    this.reliable?.stop();
   }
 }
 

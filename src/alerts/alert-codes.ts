@@ -1,0 +1,29 @@
+/**
+ * The provider's alert (debugger event) codes that trunkgate raises, with
+ * their texts (SPEC §4.2, §4.4).
+ */
+export const ALERTS = {
+  10001: 'Account is not active',
+  10004: 'Trunk concurrent call limit exceeded',
+  21251: 'Trunking CPS change not allowed',
+  32001: 'Trunk CPS limit exceeded',
+  32006: 'Max-Forwards reached zero',
+  32012: 'Pooled account CPS limit exceeded',
+  32015: 'Maximum call duration reached',
+  32022: 'No ACK received for the 200 OK',
+  32100: 'Called number is not verified (trial account)',
+  32101: 'Invalid phone number',
+  32102: 'Bad SDP',
+  32200: 'Trunk has no ACL or credentials: it takes no traffic',
+  32201: 'Source IP address not in the trunk ACL',
+  32202: 'Digest authentication failed',
+  32203: 'Phone number is blocked',
+  32204: 'Invalid caller ID',
+  32205: 'No international authorization',
+} as const;
+
+export type AlertCode = keyof typeof ALERTS;
+
+export function alertText(code: AlertCode): string {
+  return ALERTS[code];
+}

@@ -1,0 +1,43 @@
+/**
+ * The far leg of a call, as the A-leg sees it: the built-in PSTN emulator or
+ * a SIP carrier. Both report the same events and take the same commands.
+ */
+
+export type BLegFailureCause = 'rejected' | 'timeout' | 'transport-error';
+
+export interface RelayedBody {
+  body: Buffer;
+  contentType: string | undefined;
+}
+
+export interface RelayResult extends Partial<RelayedBody> {
+  status: number;
+  reason: string;
+}
+
+/** Headers from the far leg's response worth passing on to the caller (filtered by `relayHeaders`). */
+export type RelayedHeaders = ReadonlyArray<readonly [string, string]>;
+
+export interface BLegEvents {
+  /** A 18x, with SDP when there is early media. */
+  progress(status: number, reason: string, sdp: RelayedBody | undefined, headers?: RelayedHeaders): void;
+  /** The far end answered (2xx); the B-leg has already sent its ACK. */
+  answer(sdp: RelayedBody | undefined, headers?: RelayedHeaders): void;
+  /** The far leg failed before answer: relay `status` to the caller. */
+  fail(status: number, reason: string, cause: BLegFailureCause, headers?: RelayedHeaders): void;
+  /** The far end hung up after answer. */
+  bye(): void;
+  /** The far end sent an in-dialog request (re-INVITE, UPDATE, INFO) to relay to the caller. */
+  request(method: string, body: RelayedBody | undefined): Promise<RelayResult>;
+}
+
+export interface BLeg {
+  /** Start the far leg (send the INVITE, or ring the emulated number). */
+  start(): void;
+  /** The caller cancelled before answer. */
+  cancel(): void;
+  /** End an answered call from our side (BYE). Safe to call in any state. */
+  hangup(): void;
+  /** Relay an in-dialog request from the caller; resolves with the far end's final response. */
+  request(method: string, body: RelayedBody | undefined): Promise<RelayResult>;
+}

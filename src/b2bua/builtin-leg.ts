@@ -1,0 +1,46 @@
+/** The B-leg to the in-process PSTN emulator (`route: builtin`): no network hop. */
+import type { PstnCall, PstnEmulator } from '../pstn/emulator.js';
+import { reasonPhrase } from '../sip/message/index.js';
+import type { BLeg, BLegEvents, RelayResult, RelayedBody } from './b-leg.js';
+
+const SDP = 'application/sdp';
+
+export class BuiltinLeg implements BLeg {
+  private call: PstnCall | undefined;
+
+  constructor(
+    private readonly emulator: PstnEmulator,
+    private readonly called: string,
+    private readonly offer: RelayedBody | undefined,
+    private readonly events: BLegEvents,
+  ) {}
+
+  start(): void {
+    const offerSdp = this.offer !== undefined && this.offer.body.length > 0 ? this.offer.body.toString('utf8') : undefined;
+    this.call = this.emulator.startCall(this.called, offerSdp, {
+      progress: (status, sdp) => this.events.progress(status, reasonPhrase(status), sdp === undefined ? undefined : { body: Buffer.from(sdp), contentType: SDP }),
+      answer: (sdp) => this.events.answer({ body: Buffer.from(sdp), contentType: SDP }),
+      reject: (status, reason) => this.events.fail(status, reason, 'rejected'),
+      hangup: () => this.events.bye(),
+    });
+  }
+
+  cancel(): void {
+    this.call?.end();
+  }
+
+  hangup(): void {
+    this.call?.end();
+  }
+
+  request(method: string, body: RelayedBody | undefined): Promise<RelayResult> {
+    if (method === 'INVITE' || method === 'UPDATE') {
+      const sdp = body !== undefined && body.body.length > 0 ? body.body.toString('utf8') : undefined;
+      const r = this.call?.reoffer(sdp);
+      if (r === undefined) return Promise.resolve({ status: 481, reason: reasonPhrase(481) });
+      if (!r.ok) return Promise.resolve({ status: r.status, reason: reasonPhrase(r.status) });
+      return Promise.resolve({ status: 200, reason: 'OK', body: Buffer.from(r.sdp), contentType: SDP });
+    }
+    return Promise.resolve({ status: 200, reason: 'OK' });
+  }
+}

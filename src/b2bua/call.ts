@@ -1,0 +1,284 @@
+/**
+ * One call through the B2BUA (SPEC §5): the A-leg is a UAS dialog with the
+ * PBX, the B-leg is the PSTN emulator or a carrier. The call holds a lease
+ * and releases it exactly once, on whichever path it ends by (SPEC §4.4).
+ */
+import type { Logger } from 'pino';
+import type { AlertLog } from '../alerts/alert-log.js';
+import type { CallLease, ReleaseReason } from '../limits/concurrency.js';
+import { IncomingInvite, Reliable2xx, type UserAgentCore, sendInDialog } from '../sip/dialog/index.js';
+import { type SipRequest, randomToken } from '../sip/message/index.js';
+import type { InviteServerTransaction, ReplyOptions, ServerTransaction } from '../sip/transaction/index.js';
+import type { BLeg, BLegFailureCause, RelayedBody, RelayedHeaders, RelayResult } from './b-leg.js';
+
+/** How a call ended, for `trunkgate_calls_ended_total{disposition}`. */
+export type Disposition = 'answered' | 'busy' | 'no_answer' | 'canceled' | 'failed' | 'timeout' | 'max_duration' | 'admin' | 'shutdown';
+
+export const DISPOSITIONS: readonly Disposition[] = ['answered', 'busy', 'no_answer', 'canceled', 'failed', 'timeout', 'max_duration', 'admin', 'shutdown'];
+
+export type CallState = 'setup' | 'early' | 'answered' | 'ending' | 'ended';
+
+export interface CallInfo {
+  trunk: string;
+  account: string;
+  region: string;
+  edge: string | undefined;
+  /** `builtin` or the carrier URI. */
+  route: string;
+  lease: CallLease;
+  /** Hang up (BYE both legs, alert 32015) after this long answered. */
+  maxDurationMs: number;
+}
+
+export interface CallHooks {
+  ended(call: Call, disposition: Disposition): void;
+}
+
+const SDP = 'application/sdp';
+const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO';
+
+export class Call {
+  /** Our id for the call (the provider's style: CA + 32 hex digits). */
+  readonly id = 'CA' + randomToken(16);
+  readonly createdAt = Date.now();
+  answeredAt: number | undefined;
+  state: CallState = 'setup';
+  disposition: Disposition | undefined;
+  readonly a: IncomingInvite;
+  readonly called: string;
+  readonly caller: string;
+  b!: BLeg;
+  private maxDurationTimer: NodeJS.Timeout | undefined;
+  private reinvite: Reliable2xx | undefined;
+  private relayBusy = false;
+  private readonly log: Logger;
+
+  constructor(
+    private readonly core: UserAgentCore,
+    readonly tx: InviteServerTransaction,
+    readonly info: CallInfo,
+    private readonly hooks: CallHooks,
+    private readonly alerts: AlertLog,
+    logger: Logger,
+    localContact: string,
+  ) {
+    const req = tx.request;
+    this.a = new IncomingInvite(core, tx, localContact);
+    this.called = req.requestUri?.user ?? '';
+    this.caller = req.from === undefined ? '' : (parseUser(req.from.uri) ?? '');
+    this.log = logger.child({ call: this.id, callId: req.callId, trunk: info.trunk, region: info.region });
+    core.register(this.a.dialog.key, { onRequest: (r, t) => this.onARequest(r, t) });
+  }
+
+  /** The caller's SDP offer, if the INVITE had one. */
+  get offer(): RelayedBody | undefined {
+    const req = this.tx.request;
+    return req.body.length > 0 ? { body: req.body, contentType: req.headers.get('content-type') } : undefined;
+  }
+
+  start(b: BLeg): void {
+    this.b = b;
+    b.start();
+  }
+
+  // ------------------------------------------------------------ B-leg events
+
+  onBProgress(status: number, reason: string, sdp: RelayedBody | undefined, headers: RelayedHeaders = []): void {
+    if (this.state !== 'setup' && this.state !== 'early') return;
+    this.state = 'early';
+    this.tx.reply(status, reason, this.replyOptions(sdp, headers));
+  }
+
+  onBAnswer(sdp: RelayedBody | undefined, headers: RelayedHeaders = []): void {
+    if (this.state !== 'setup' && this.state !== 'early') {
+      this.b.hangup();
+      return;
+    }
+    this.state = 'answered';
+    this.answeredAt = Date.now();
+    const options = this.replyOptions(sdp, headers);
+    this.a.answer(200, { ...options, headers: options.headers?.filter(([n]) => n !== 'Contact') }, () => this.onNoAck());
+    this.maxDurationTimer = setTimeout(() => this.onMaxDuration(), this.info.maxDurationMs);
+    this.maxDurationTimer.unref();
+    this.log.debug('answered');
+  }
+
+  onBFail(status: number, reason: string, cause: BLegFailureCause, headers: RelayedHeaders = []): void {
+    if (this.state !== 'setup' && this.state !== 'early') return;
+    if (this.tx.state === 'proceeding') this.tx.reply(status, reason || undefined, { headers: [...headers] });
+    const disposition: Disposition =
+      cause === 'timeout'
+        ? 'timeout'
+        : cause === 'transport-error'
+          ? 'failed'
+          : status === 486 || status === 600
+            ? 'busy'
+            : status === 480 || status === 408
+              ? 'no_answer'
+              : status === 487
+                ? 'canceled'
+                : 'failed';
+    const leaseReason: ReleaseReason = cause === 'timeout' ? 'invite-timeout' : cause === 'transport-error' ? 'transport-error' : 'rejected';
+    this.finish(disposition, leaseReason);
+  }
+
+  onBBye(): void {
+    if (this.state !== 'answered') return;
+    this.byeA();
+    this.finish('answered', 'bye-callee');
+  }
+
+  async onBRequest(method: string, body: RelayedBody | undefined): Promise<RelayResult> {
+    if (this.state !== 'answered') return { status: 481, reason: 'Call/Transaction Does Not Exist' };
+    const r = await sendInDialog(this.core, this.a.dialog, method, { body: body?.body, contentType: body?.contentType });
+    const res = r.response;
+    return { status: r.status, reason: r.reason, ...(res !== undefined && res.body.length > 0 ? { body: res.body, contentType: res.headers.get('content-type') } : {}) };
+  }
+
+  // ------------------------------------------------------------ A-leg
+
+  /** The caller sent CANCEL before the answer (the transaction layer sends the 487). */
+  cancelFromA(): void {
+    if (this.state !== 'setup' && this.state !== 'early') return;
+    this.b.cancel();
+    this.finish('canceled', 'canceled');
+  }
+
+  private onARequest(req: SipRequest, tx: ServerTransaction | undefined): void {
+    if (tx === undefined) {
+      if (req.method !== 'ACK') return;
+      if (req.cseq?.seq === this.tx.request.cseq?.seq) this.a.ack();
+      else this.reinvite?.ack();
+      return;
+    }
+    if (!this.a.dialog.acceptRemoteSeq(req)) {
+      tx.reply(500, 'CSeq Out of Order');
+      return;
+    }
+    switch (req.method) {
+      case 'BYE':
+        tx.reply(200);
+        if (this.state === 'answered') {
+          this.b.hangup();
+          this.finish('answered', 'bye-caller');
+        } else if (this.state === 'setup' || this.state === 'early') {
+          // BYE on an early dialog (RFC 3261 §15): ends the call like a CANCEL would
+          this.b.cancel();
+          if (this.tx.state === 'proceeding') this.tx.reply(487);
+          this.finish('canceled', 'canceled');
+        }
+        return;
+      case 'INVITE':
+      case 'UPDATE':
+      case 'INFO':
+        this.relayToB(req, tx);
+        return;
+      case 'OPTIONS':
+        tx.reply(200, undefined, { headers: [['Allow', ALLOW]] });
+        return;
+      default:
+        tx.reply(501, undefined, { headers: [['Allow', ALLOW]] });
+    }
+  }
+
+  private relayToB(req: SipRequest, tx: ServerTransaction): void {
+    if (this.state !== 'answered') {
+      tx.reply(req.method === 'INVITE' && (this.state === 'setup' || this.state === 'early') ? 491 : 481);
+      return;
+    }
+    if (this.relayBusy && req.method !== 'INFO') {
+      tx.reply(491);
+      return;
+    }
+    const isReinvite = req.method === 'INVITE';
+    if (isReinvite || req.method === 'UPDATE') {
+      this.relayBusy = true;
+      this.a.dialog.refreshTarget(req);
+    }
+    const body = req.body.length > 0 ? { body: req.body, contentType: req.headers.get('content-type') } : undefined;
+    void this.b.request(req.method, body).then((r) => {
+      if (isReinvite || req.method === 'UPDATE') this.relayBusy = false;
+      const options: ReplyOptions = {
+        headers: req.method === 'INFO' ? [] : [['Contact', this.a.dialog.localContact]],
+        ...(r.body !== undefined ? { body: r.body, contentType: r.contentType ?? SDP } : {}),
+      };
+      const res = tx.reply(r.status, r.reason, options);
+      if (isReinvite && r.status >= 200 && r.status < 300 && this.state === 'answered') {
+        this.reinvite?.stop();
+        this.reinvite = new Reliable2xx(this.core.layer, tx as InviteServerTransaction, res, () => this.onNoAck());
+      }
+    });
+  }
+
+  // ------------------------------------------------------------ endings
+
+  private onNoAck(): void {
+    if (this.state !== 'answered') return;
+    this.alerts.raise(32022, { trunk: this.info.trunk, callId: this.id });
+    this.log.info('no ACK for the 200 OK: ending the call');
+    this.byeBoth();
+    this.finish('timeout', 'no-ack');
+  }
+
+  private onMaxDuration(): void {
+    if (this.state !== 'answered') return;
+    this.alerts.raise(32015, { trunk: this.info.trunk, callId: this.id, detail: `${Math.round(this.info.maxDurationMs / 1000)} s` });
+    this.log.info('maximum call duration reached: ending the call');
+    this.byeBoth();
+    this.finish('max_duration', 'max-duration');
+  }
+
+  /**
+   * End the call from our side (admin hang-up, shutdown): BYE both legs when
+   * answered; before the answer, cancel the far leg and refuse the INVITE.
+   */
+  hangup(disposition: 'admin' | 'shutdown'): void {
+    const reason: ReleaseReason = disposition;
+    if (this.state === 'answered') {
+      this.byeBoth();
+      this.finish(disposition, reason);
+    } else if (this.state === 'setup' || this.state === 'early') {
+      this.b.cancel();
+      if (this.tx.state === 'proceeding') this.tx.reply(disposition === 'shutdown' ? 503 : 487);
+      this.finish(disposition, reason);
+    }
+  }
+
+  private byeBoth(): void {
+    this.b.hangup();
+    this.byeA();
+  }
+
+  private byeA(): void {
+    this.state = 'ending';
+    this.a.stop();
+    const key = this.a.dialog.key;
+    void sendInDialog(this.core, this.a.dialog, 'BYE').then(() => this.core.unregister(key));
+  }
+
+  /** The one place a call ends: the lease is released here, once. */
+  private finish(disposition: Disposition, leaseReason: ReleaseReason): void {
+    if (this.disposition !== undefined) return;
+    const wasEnding = this.state === 'ending';
+    this.state = 'ended';
+    this.disposition = disposition;
+    clearTimeout(this.maxDurationTimer);
+    this.a.stop();
+    this.reinvite?.stop();
+    this.info.lease.release(leaseReason);
+    // Keep the A dialog while our BYE is out (so a crossing BYE still gets 200); otherwise forget it now.
+    if (!wasEnding) this.core.unregister(this.a.dialog.key);
+    this.log.debug({ disposition, leaseReason }, 'call ended');
+    this.hooks.ended(this, disposition);
+  }
+
+  private replyOptions(sdp: RelayedBody | undefined, headers: RelayedHeaders): ReplyOptions {
+    const all: Array<readonly [string, string]> = [['Contact', this.a.dialog.localContact], ['Allow', ALLOW], ...headers];
+    return sdp === undefined ? { headers: all } : { headers: all, body: sdp.body, contentType: sdp.contentType ?? SDP };
+  }
+}
+
+function parseUser(uri: string): string | undefined {
+  const m = /^(?:sips?|tel):([^@;?]+)/i.exec(uri);
+  return m?.[1];
+}

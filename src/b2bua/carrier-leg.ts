@@ -1,0 +1,175 @@
+/**
+ * The B-leg to a downstream carrier (`route: sip:host:port[;transport=tcp]`):
+ * a UAC dialog of our own, with its own Call-ID, tags and Contact.
+ */
+import { type Destination, formatHostPort } from '../sip/transport/index.js';
+import { type Dialog, OutgoingInvite, type UserAgentCore, sendInDialog } from '../sip/dialog/index.js';
+import { type SipRequest, type SipResponse, createRequest, displayHeaderName, newCallId, newTag } from '../sip/message/index.js';
+import type { ServerTransaction } from '../sip/transaction/index.js';
+import type { BLeg, BLegEvents, RelayResult, RelayedBody, RelayedHeaders } from './b-leg.js';
+import { relayHeaders } from './headers.js';
+
+export interface CarrierLegParams {
+  destination: Destination;
+  /** E.164 number called. */
+  called: string;
+  /** Caller ID as the PBX sent it (user part of From). */
+  caller: string;
+  callerDisplayName: string | undefined;
+  offer: RelayedBody | undefined;
+}
+
+type CarrierState = 'idle' | 'calling' | 'answered' | 'ending' | 'ended';
+
+export class CarrierLeg implements BLeg {
+  private state: CarrierState = 'idle';
+  private invite: OutgoingInvite | undefined;
+  private dialog: Dialog | undefined;
+  private cancelled = false;
+
+  constructor(
+    private readonly core: UserAgentCore,
+    private readonly params: CarrierLegParams,
+    private readonly events: BLegEvents,
+  ) {}
+
+  start(): void {
+    const p = this.params;
+    const dest = p.destination;
+    const local = this.core.layer.transport.localFor(dest.transport, dest.address);
+    const ours = this.core.layer.transport.hostPort(local);
+    const theirs = formatHostPort(dest.address, dest.port);
+    const tcp = dest.transport === 'tcp' ? ';transport=tcp' : '';
+    const contact = `<sip:trunkgate@${ours}${tcp}>`;
+    const display = p.callerDisplayName !== undefined ? `"${p.callerDisplayName.replace(/(["\\])/g, '\\$1')}" ` : '';
+    const headers: Array<readonly [string, string]> = [
+      ['From', `${display}<sip:${p.caller}@${ours}>;tag=${newTag()}`],
+      ['To', `<sip:${p.called}@${theirs}>`],
+      ['Call-ID', newCallId()],
+      ['CSeq', '1 INVITE'],
+      ['Contact', contact],
+      ['Allow', 'INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO'],
+    ];
+    if (p.offer !== undefined && p.offer.body.length > 0 && p.offer.contentType !== undefined) headers.push(['Content-Type', p.offer.contentType]);
+    const req: SipRequest = createRequest('INVITE', `sip:${p.called}@${theirs}${tcp}`, headers, p.offer?.body);
+    this.state = 'calling';
+    this.invite = new OutgoingInvite(
+      this.core,
+      req,
+      dest,
+      contact,
+      { onRequest: (inDialog, tx) => this.onRequest(inDialog, tx) },
+      {
+        onProgress: (res) => this.onProgress(res),
+        onAnswer: (res, dialog) => this.onAnswer(res, dialog),
+        onFailure: (status, res, cause) => {
+          if (this.state === 'ended') return;
+          this.state = 'ended';
+          if (!this.cancelled) this.events.fail(status, res?.reason ?? '', cause, res === undefined ? undefined : passedOn(res));
+        },
+      },
+    );
+  }
+
+  private onProgress(res: SipResponse): void {
+    if (res.status === 100 || this.state !== 'calling' || this.cancelled) return;
+    this.events.progress(res.status, res.reason, bodyOf(res), passedOn(res));
+  }
+
+  private onAnswer(res: SipResponse, dialog: Dialog): void {
+    this.dialog = dialog;
+    if (this.cancelled || this.state !== 'calling') {
+      // The caller went away while the carrier answered: end this leg at once.
+      this.state = 'answered';
+      this.hangup();
+      return;
+    }
+    this.state = 'answered';
+    this.events.answer(bodyOf(res), passedOn(res));
+  }
+
+  private onRequest(req: SipRequest, tx: ServerTransaction | undefined): void {
+    if (tx === undefined) return; // ACK for a re-INVITE we answered
+    const dialog = this.dialog;
+    if (dialog !== undefined && !dialog.acceptRemoteSeq(req)) {
+      tx.reply(500, 'CSeq Out of Order');
+      return;
+    }
+    switch (req.method) {
+      case 'BYE':
+        tx.reply(200);
+        if (this.state === 'answered') {
+          this.finish();
+          this.events.bye();
+        } else {
+          this.finish();
+        }
+        return;
+      case 'INVITE':
+      case 'UPDATE':
+      case 'INFO': {
+        if (this.state !== 'answered') {
+          tx.reply(req.method === 'INVITE' ? 491 : 481);
+          return;
+        }
+        void this.events.request(req.method, bodyOf(req)).then((r) => {
+          const options = {
+            headers: req.method === 'INFO' ? [] : ([['Contact', dialog?.localContact ?? '']] as Array<readonly [string, string]>),
+            body: r.body,
+            contentType: r.contentType,
+          };
+          tx.reply(r.status, r.reason, options);
+        });
+        return;
+      }
+      case 'OPTIONS':
+        tx.reply(200);
+        return;
+      default:
+        tx.reply(501);
+    }
+  }
+
+  cancel(): void {
+    this.cancelled = true;
+    if (this.state === 'calling') this.invite?.cancel();
+    else if (this.state === 'answered') this.hangup();
+  }
+
+  hangup(): void {
+    const dialog = this.dialog;
+    if (this.state === 'calling') {
+      this.cancel();
+      return;
+    }
+    if (this.state !== 'answered' || dialog === undefined) return;
+    this.state = 'ending';
+    void sendInDialog(this.core, dialog, 'BYE').then(() => this.finish());
+  }
+
+  private finish(): void {
+    this.state = 'ended';
+    if (this.dialog !== undefined) this.core.unregister(this.dialog.key);
+  }
+
+  async request(method: string, body: RelayedBody | undefined): Promise<RelayResult> {
+    const dialog = this.dialog;
+    if (dialog === undefined || this.state !== 'answered') return { status: 481, reason: 'Call/Transaction Does Not Exist' };
+    const r = await sendInDialog(this.core, dialog, method, { body: body?.body, contentType: body?.contentType });
+    return { status: r.status, reason: r.reason, ...(r.response !== undefined ? bodyOf(r.response) : undefined) };
+  }
+}
+
+function bodyOf(msg: SipRequest | SipResponse): RelayedBody | undefined {
+  if (msg.body.length === 0) return undefined;
+  return { body: msg.body, contentType: msg.headers.get('content-type') };
+}
+
+/** The headers of a carrier response that reach the caller: Supported (without timer), Reason, Warning, Retry-After. */
+function passedOn(res: SipResponse): RelayedHeaders {
+  const picked: Array<readonly [string, string]> = [];
+  for (const name of ['supported', 'reason', 'warning', 'retry-after']) {
+    for (const value of res.headers.getAll(name)) picked.push([displayHeaderName(name), value]);
+  }
+  return relayHeaders(picked);
+}

@@ -1,0 +1,178 @@
+/**
+ * The built-in PSTN emulator (SPEC §6): answers admitted calls as a
+ * telephone network would, driven by rules on the called number (first match
+ * wins; `*` at the end matches any remaining digits).
+ */
+import type { Behaviour, PstnConfig, PstnRule } from '../config/schema.js';
+import { reasonPhrase } from '../sip/message/status-codes.js';
+import { type AudioOffer, buildAnswer, buildOffer, pickCodec, readAudioOffer } from './sdp.js';
+
+/** The provider's public test numbers: they answer (SPEC §6). */
+export const PROVIDER_TEST_NUMBERS = ['+16504894546', '+14154758378', '+441618508378', '+551940422255'] as const;
+
+/** Codecs the emulator answers with, in no particular preference: the offer's order decides. */
+export const EMULATOR_CODECS = ['PCMU', 'PCMA'] as const;
+
+export interface ResolvedRule {
+  behaviour: Behaviour;
+  status: number | undefined;
+  answerAfterMs: number;
+  hangupAfterMs: number | null;
+  ringTimeoutMs: number;
+  /** The pattern that matched, or 'default'. */
+  matched: string;
+}
+
+export interface PstnCallEvents {
+  /** 180 Ringing, or 183 Session Progress with SDP when earlyMedia is on. */
+  progress(status: 180 | 183, sdp: string | undefined): void;
+  answer(sdp: string): void;
+  reject(status: number, reason: string): void;
+  /** The far end hung up (hangup-after, or pstn.hangupAfterMs). */
+  hangup(): void;
+}
+
+export interface MediaEndpoint {
+  readonly address: string;
+  readonly port: number;
+}
+
+export function numberMatches(pattern: string, number: string): boolean {
+  if (pattern === '*') return true;
+  if (pattern.endsWith('*')) return number.startsWith(pattern.slice(0, -1));
+  return pattern === number;
+}
+
+export class PstnEmulator {
+  active = 0;
+  readonly stats = { calls: 0, answered: 0, rejected: 0, hungUp: 0 };
+
+  constructor(
+    private config: PstnConfig,
+    private readonly media: MediaEndpoint,
+  ) {}
+
+  /** Swap the rules (reload); calls in progress keep the rule they started with. */
+  updateConfig(config: PstnConfig): void {
+    this.config = config;
+  }
+
+  resolve(number: string): ResolvedRule {
+    const c = this.config;
+    let rule: PstnRule | undefined = c.rules.find((r) => numberMatches(r.number, number));
+    let matched = rule?.number ?? 'default';
+    if (rule === undefined && (PROVIDER_TEST_NUMBERS as readonly string[]).includes(number)) {
+      rule = { number, behaviour: 'answer' };
+      matched = number;
+    }
+    return {
+      behaviour: rule?.behaviour ?? 'answer',
+      status: rule?.status,
+      answerAfterMs: rule?.answerAfterMs ?? c.answerAfterMs,
+      hangupAfterMs: rule?.hangupAfterMs ?? c.hangupAfterMs,
+      ringTimeoutMs: rule?.ringTimeoutMs ?? c.ringTimeoutMs,
+      matched,
+    };
+  }
+
+  /** Start a call to `called` with the caller's SDP offer (undefined: late offer). */
+  startCall(called: string, offerSdp: string | undefined, events: PstnCallEvents): PstnCall {
+    this.stats.calls++;
+    return new PstnCall(this, this.resolve(called), this.config.earlyMedia, offerSdp, events);
+  }
+
+  /** @internal */
+  answerFor(offerSdp: string | undefined): { ok: true; sdp: string } | { ok: false; status: number } {
+    if (offerSdp === undefined || offerSdp.length === 0) return { ok: true, sdp: buildOffer(this.media.address, this.media.port) };
+    const offer = readAudioOffer(offerSdp);
+    if (!offer.ok) return { ok: false, status: 400 };
+    const codec = pickCodec(offer.offer, EMULATOR_CODECS);
+    if (codec === undefined) return { ok: false, status: 488 };
+    return { ok: true, sdp: answerSdp(offer.offer, codec, this.media) };
+  }
+}
+
+function answerSdp(offer: AudioOffer, codec: { pt: number; name: string }, media: MediaEndpoint): string {
+  return buildAnswer(offer, codec, media.address, media.port);
+}
+
+type PstnCallState = 'ringing' | 'answered' | 'ended';
+
+/** One call into the emulated network. */
+export class PstnCall {
+  private state: PstnCallState = 'ringing';
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly emulator: PstnEmulator,
+    readonly rule: ResolvedRule,
+    earlyMedia: boolean,
+    offerSdp: string | undefined,
+    private readonly events: PstnCallEvents,
+  ) {
+    emulator.active++;
+    // Decide on the next tick: the caller has finished setting up its side.
+    queueMicrotask(() => this.begin(earlyMedia, offerSdp));
+  }
+
+  get ended(): boolean {
+    return this.state === 'ended';
+  }
+
+  private begin(earlyMedia: boolean, offerSdp: string | undefined): void {
+    if (this.state !== 'ringing') return;
+    const rule = this.rule;
+    if (rule.behaviour === 'busy') return this.reject(486);
+    if (rule.behaviour === 'reject') return this.reject(rule.status ?? 503);
+    const answer = this.emulator.answerFor(offerSdp);
+    if (!answer.ok) return this.reject(answer.status);
+    if (earlyMedia) this.events.progress(183, answer.sdp);
+    else this.events.progress(180, undefined);
+    if (this.state !== 'ringing') return;
+    if (rule.behaviour === 'no-answer') {
+      this.timer = setTimeout(() => this.reject(480), rule.ringTimeoutMs);
+      return;
+    }
+    this.timer = setTimeout(() => this.answer(answer.sdp), rule.answerAfterMs);
+  }
+
+  private answer(sdp: string): void {
+    if (this.state !== 'ringing') return;
+    this.state = 'answered';
+    this.emulator.stats.answered++;
+    const hangupAfterMs = this.rule.behaviour === 'hangup-after' ? (this.rule.hangupAfterMs ?? 0) : this.rule.hangupAfterMs;
+    if (hangupAfterMs !== null) {
+      this.timer = setTimeout(() => {
+        if (this.state !== 'answered') return;
+        this.finish();
+        this.emulator.stats.hungUp++;
+        this.events.hangup();
+      }, hangupAfterMs);
+    }
+    this.events.answer(sdp);
+  }
+
+  private reject(status: number): void {
+    if (this.state !== 'ringing') return;
+    this.finish();
+    this.emulator.stats.rejected++;
+    this.events.reject(status, reasonPhrase(status));
+  }
+
+  private finish(): void {
+    if (this.state === 'ended') return;
+    this.state = 'ended';
+    clearTimeout(this.timer);
+    this.emulator.active--;
+  }
+
+  /** The caller cancelled or hung up: the network side just ends, silently. */
+  end(): void {
+    this.finish();
+  }
+
+  /** A new offer in the call (re-INVITE / UPDATE): the answer, or the status to refuse it with. */
+  reoffer(offerSdp: string | undefined): { ok: true; sdp: string } | { ok: false; status: number } {
+    return this.emulator.answerFor(offerSdp);
+  }
+}

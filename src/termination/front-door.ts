@@ -1,0 +1,101 @@
+/**
+ * The provider's front door: the application on top of the UA core. New
+ * INVITEs go through admission (SPEC §4) and, when admitted, to the B2BUA;
+ * OPTIONS pings get 200, REGISTER gets 405 (SPEC §2.1, §5).
+ */
+import type { Logger } from 'pino';
+import type { AlertLog } from '../alerts/alert-log.js';
+import type { B2bua } from '../b2bua/b2bua.js';
+import { unsupportedRequired } from '../b2bua/headers.js';
+import type { UserAgentApplication } from '../sip/dialog/index.js';
+import type { SipRequest } from '../sip/message/index.js';
+import { InviteServerTransaction, type ServerTransaction } from '../sip/transaction/index.js';
+import { type AdmissionContext, type AdmissionDecision, admit, identify, unknownDomain } from './admission.js';
+
+export const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO';
+const KNOWN_METHODS = new Set(['REGISTER', 'SUBSCRIBE', 'NOTIFY', 'REFER', 'MESSAGE', 'PUBLISH', 'PRACK', 'UPDATE', 'INFO', 'ACK', 'BYE', 'CANCEL']);
+
+export interface FrontDoorOptions {
+  b2bua: B2bua;
+  alerts: AlertLog;
+  /** The current admission context (swapped whole on reload). */
+  context: () => AdmissionContext;
+  /** Reason phrase of the 100 (SPEC §4.1). */
+  tryingReason: string;
+  logger: Logger;
+}
+
+export class FrontDoor implements UserAgentApplication {
+  readonly stats = { dropped: 0, rejected: 0, admitted: 0 };
+  /** Called for every decision on a new INVITE (metrics). */
+  onDecision: ((decision: AdmissionDecision, req: SipRequest) => void) | undefined;
+
+  constructor(private readonly options: FrontDoorOptions) {}
+
+  onRequest(req: SipRequest, tx: ServerTransaction): void {
+    if (tx instanceof InviteServerTransaction) {
+      this.onInvite(req, tx);
+      return;
+    }
+    switch (req.method) {
+      case 'OPTIONS':
+        tx.reply(200, undefined, { headers: [['Allow', ALLOW], ['Accept', 'application/sdp']] });
+        return;
+      case 'REGISTER':
+        // The PBX must not register to a trunk (SPEC §2.1).
+        tx.reply(405, undefined, { headers: [['Allow', ALLOW]] });
+        return;
+      case 'BYE':
+      case 'UPDATE':
+      case 'INFO':
+        tx.reply(481);
+        return;
+      default:
+        tx.reply(KNOWN_METHODS.has(req.method) ? 405 : 501, undefined, { headers: [['Allow', ALLOW]] });
+    }
+  }
+
+  onCancel(invite: InviteServerTransaction): void {
+    this.options.b2bua.cancel(invite);
+  }
+
+  private onInvite(req: SipRequest, tx: InviteServerTransaction): void {
+    const ctx = this.options.context();
+    const match = identify(req, ctx.directory);
+    if (match === undefined) {
+      this.settle(unknownDomain(ctx.directory), req, tx);
+      return;
+    }
+    // SPEC §4.1: the trunk is known, so 100 Trying goes out at once, with the provider's phrase.
+    tx.reply(100, this.options.tryingReason);
+    const unsupported = unsupportedRequired(req.optionTags('require'));
+    if (unsupported.length > 0) {
+      this.settle(
+        { kind: 'reject', status: 420, reason: 'Bad Extension', headers: [['Unsupported', unsupported.join(', ')]], alert: undefined, outcome: 'bad_extension', match },
+        req,
+        tx,
+      );
+      return;
+    }
+    this.settle(admit(req, match, ctx), req, tx);
+  }
+
+  private settle(decision: AdmissionDecision, req: SipRequest, tx: InviteServerTransaction): void {
+    this.onDecision?.(decision, req);
+    switch (decision.kind) {
+      case 'drop':
+        this.stats.dropped++;
+        tx.drop();
+        return;
+      case 'reject':
+        this.stats.rejected++;
+        if (decision.alert !== undefined) this.options.alerts.raise(decision.alert, { trunk: decision.match?.trunk.name });
+        tx.reply(decision.status, decision.reason, { headers: decision.headers });
+        return;
+      case 'admit':
+        this.stats.admitted++;
+        this.options.b2bua.start(tx, decision.info);
+        return;
+    }
+  }
+}
