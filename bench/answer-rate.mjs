@@ -1,17 +1,17 @@
 // SIPp uac → trunkgate (its answering UAS) at rising rates, and the same run
 // with SIPp's own uas in trunkgate's place: the highest rate each sustains
 // with 0 failed calls. Targets: trunkgate ≥ 0.8 × SIPp uas, and ≥ 2,000/s.
-import { freePort, highestCleanRate, startGatewayProcess, startSipp } from './lib.mjs';
+import { benchConfig, freePort, highestCleanRate, startGatewayProcess, startSipp } from './lib.mjs';
 
 const RATES = [500, 1000, 1500, 2000, 2500, 3000, 3500, 4000, 5000, 6000, 8000];
 
 export async function benchAnswerRate({ seconds = 5 } = {}) {
   console.log(`Answering rate (SIPp uac, ${seconds} s per step, UDP, 0 failed calls to count)`);
   const port = await freePort();
-  const gw = await startGatewayProcess(['--sip-listen', `udp://127.0.0.1:${port}`]);
+  const gw = await startGatewayProcess(['--config', benchConfig({ port })]);
   let trunkgate;
   try {
-    trunkgate = await highestCleanRate({ label: 'uac → trunkgate', target: `127.0.0.1:${port}`, rates: RATES, seconds });
+    trunkgate = await highestCleanRate({ label: 'uac → trunkgate', target: `127.0.0.1:${port}`, rates: RATES, seconds, extraArgs: ['-s', '+14155550123'] });
   } finally {
     await gw.stop();
   }

@@ -2,7 +2,7 @@
 // process, run SIPp, read its counters. Everything on 127.0.0.1, bounded in
 // calls and time.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { createSocket } from 'node:dgram';
 import { tmpdir } from 'node:os';
@@ -91,7 +91,10 @@ export async function runSipp({ scenario, target, transport = 'u1', calls, rate,
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
   const started = Date.now();
+  // SIPp's -timeout bounds the run; this is the backstop if it is ignored.
+  const backstop = setTimeout(() => child.kill('SIGKILL'), (timeoutSeconds + 15) * 1000);
   const exitCode = await new Promise((resolve) => child.once('exit', resolve));
+  clearTimeout(backstop);
   const wallSeconds = (Date.now() - started) / 1000;
   const stats = readStats(join(dir, 'stats.csv'));
   const num = (k) => Number(stats[k] ?? 0);
@@ -110,7 +113,7 @@ export async function runSipp({ scenario, target, transport = 'u1', calls, rate,
 /** Start SIPp in the background (a uas peer); returns its port and a stop function. */
 export async function startSipp({ scenario, transport = 'u1', extraArgs = [] }) {
   const port = await freePort();
-  const args = ['-sn', scenario, '-i', '127.0.0.1', '-p', String(port), '-t', transport, '-nostdin', ...extraArgs];
+  const args = [...(scenario === 'uas' || scenario === 'uac' ? ['-sn', scenario] : ['-sf', scenario]), '-i', '127.0.0.1', '-p', String(port), '-t', transport, '-nostdin', ...extraArgs];
   const child = spawn('sipp', args, { stdio: ['ignore', 'ignore', 'ignore'] });
   await new Promise((r) => setTimeout(r, 300));
   return {
@@ -151,4 +154,30 @@ export async function highestCleanRate({ label, target, rates, seconds = 5, tran
     best = rate;
   }
   return { best, rows };
+}
+
+/** Write a gateway config for a benchmark: the default config with CPS out of the way and SIPp's IP URIs accepted. */
+export function benchConfig({ port, route = 'builtin', answerAfterMs = 0, t1Ms = 500 }) {
+  const dir = mkdtempSync(join(tmpdir(), 'trunkgate-benchcfg-'));
+  const path = join(dir, 'trunkgate.yaml');
+  const yaml = `sip:
+  listen: ["udp://127.0.0.1:${port}", "tcp://127.0.0.1:${port}"]
+  fallbackTrunk: demo
+  timers: { t1Ms: ${t1Ms}, t2Ms: 4000, t4Ms: 5000 }
+http:
+  listen: "127.0.0.1:0"
+accounts:
+  - name: demo
+    type: business-pcp
+trunks:
+  - name: demo
+    account: demo
+    cps: { default: 100000 }
+    auth: { ipAcl: ["127.0.0.0/8"] }
+    route: "${route}"
+pstn:
+  answerAfterMs: ${answerAfterMs}
+`;
+  writeFileSync(path, yaml);
+  return path;
 }

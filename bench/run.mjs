@@ -3,12 +3,21 @@
 import { benchParse } from './parse.mjs';
 import { benchAnswerRate } from './answer-rate.mjs';
 import { requireSipp } from './lib.mjs';
+import { benchB2buaRates, benchMemoryPerCall } from './b2bua.mjs';
 
 const BENCHES = {
   parse: () => benchParse(),
   'answer-rate': () => {
     requireSipp();
     return benchAnswerRate();
+  },
+  'b2bua-rate': () => {
+    requireSipp();
+    return benchB2buaRates();
+  },
+  'memory-per-call': () => {
+    requireSipp();
+    return benchMemoryPerCall();
   },
 };
 

@@ -8,7 +8,7 @@ import type { PstnEmulator } from '../pstn/emulator.js';
 import { type UserAgentCore, uriDestination } from '../sip/dialog/index.js';
 import type { InviteServerTransaction } from '../sip/transaction/index.js';
 import { formatHostPort } from '../sip/transport/index.js';
-import type { BLeg, BLegEvents } from './b-leg.js';
+import type { BLeg } from './b-leg.js';
 import { BuiltinLeg } from './builtin-leg.js';
 import { Call, type CallInfo, DISPOSITIONS, type Disposition } from './call.js';
 import { CarrierLeg } from './carrier-leg.js';
@@ -30,6 +30,11 @@ export class B2bua {
   /** Called once per call when it ends (metrics). */
   onCallEnded: ((call: Call, disposition: Disposition) => void) | undefined;
 
+  private readonly hooks = {
+    settled: (_call: Call, tx: InviteServerTransaction) => this.byTransaction.delete(tx),
+    ended: (call: Call, disposition: Disposition) => this.ended(call, disposition),
+  };
+
   constructor(private readonly options: B2buaOptions) {}
 
   get activeCalls(): number {
@@ -39,7 +44,7 @@ export class B2bua {
   /** Start the call for an admitted INVITE. */
   start(tx: InviteServerTransaction, info: CallInfo): Call {
     const { core, alerts, logger } = this.options;
-    const call = new Call(core, tx, info, { ended: (c, d) => this.ended(c, d) }, alerts, logger, localContact(tx));
+    const call = new Call(core, tx, info, this.hooks, alerts, logger, localContact(tx));
     this.calls.set(call.id, call);
     this.byTransaction.set(tx, call);
     this.stats.started++;
@@ -48,21 +53,14 @@ export class B2bua {
   }
 
   private farLeg(call: Call): BLeg {
-    const events: BLegEvents = {
-      progress: (status, reason, sdp, headers) => call.onBProgress(status, reason, sdp, headers),
-      answer: (sdp, headers) => call.onBAnswer(sdp, headers),
-      fail: (status, reason, cause, headers) => call.onBFail(status, reason, cause, headers),
-      bye: () => call.onBBye(),
-      request: (method, body) => call.onBRequest(method, body),
-    };
+    const events = call;
     const route = call.info.route;
     if (route === 'builtin') return new BuiltinLeg(this.options.emulator, call.called, call.offer, events);
     const destination = uriDestination(route);
     if (destination === undefined) throw new Error(`route ${route} is not a sip:IP:PORT URI`);
-    const from = call.tx.request.from;
     return new CarrierLeg(
       this.options.core,
-      { destination, called: call.called, caller: call.caller, callerDisplayName: from?.displayName, offer: call.offer },
+      { destination, called: call.called, caller: call.caller, callerDisplayName: call.callerDisplayName, offer: call.offer },
       events,
     );
   }
@@ -90,7 +88,8 @@ export class B2bua {
 
   private ended(call: Call, disposition: Disposition): void {
     this.calls.delete(call.id);
-    this.byTransaction.delete(call.tx);
+    const tx = call.tx;
+    if (tx !== undefined) this.byTransaction.delete(tx);
     this.stats.ended[disposition]++;
     this.onCallEnded?.(call, disposition);
   }

@@ -1,28 +1,45 @@
 /** The B-leg to the in-process PSTN emulator (`route: builtin`): no network hop. */
-import type { PstnCall, PstnEmulator } from '../pstn/emulator.js';
+import type { PstnCall, PstnCallEvents, PstnEmulator } from '../pstn/emulator.js';
 import { reasonPhrase } from '../sip/message/index.js';
 import type { BLeg, BLegEvents, RelayResult, RelayedBody } from './b-leg.js';
 
 const SDP = 'application/sdp';
 
-export class BuiltinLeg implements BLeg {
+/** Implements the emulator's events itself: no closures per call. */
+export class BuiltinLeg implements BLeg, PstnCallEvents {
   private call: PstnCall | undefined;
+  private offer: RelayedBody | undefined;
 
   constructor(
     private readonly emulator: PstnEmulator,
     private readonly called: string,
-    private readonly offer: RelayedBody | undefined,
+    offer: RelayedBody | undefined,
     private readonly events: BLegEvents,
-  ) {}
+  ) {
+    this.offer = offer;
+  }
 
   start(): void {
     const offerSdp = this.offer !== undefined && this.offer.body.length > 0 ? this.offer.body.toString('utf8') : undefined;
-    this.call = this.emulator.startCall(this.called, offerSdp, {
-      progress: (status, sdp) => this.events.progress(status, reasonPhrase(status), sdp === undefined ? undefined : { body: Buffer.from(sdp), contentType: SDP }),
-      answer: (sdp) => this.events.answer({ body: Buffer.from(sdp), contentType: SDP }),
-      reject: (status, reason) => this.events.fail(status, reason, 'rejected'),
-      hangup: () => this.events.bye(),
-    });
+    this.offer = undefined;
+    this.call = this.emulator.startCall(this.called, offerSdp, this);
+  }
+
+  // PstnCallEvents: the emulated network's side of the call
+  progress(status: 180 | 183, sdp: string | undefined): void {
+    this.events.progress(status, reasonPhrase(status), sdp === undefined ? undefined : { body: Buffer.from(sdp), contentType: SDP });
+  }
+
+  answer(sdp: string): void {
+    this.events.answer({ body: Buffer.from(sdp), contentType: SDP });
+  }
+
+  reject(status: number, reason: string): void {
+    this.events.fail(status, reason, 'rejected');
+  }
+
+  hungUp(): void {
+    this.events.bye();
   }
 
   cancel(): void {

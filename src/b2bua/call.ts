@@ -6,10 +6,10 @@
 import type { Logger } from 'pino';
 import type { AlertLog } from '../alerts/alert-log.js';
 import type { CallLease, ReleaseReason } from '../limits/concurrency.js';
-import { IncomingInvite, Reliable2xx, type UserAgentCore, sendInDialog } from '../sip/dialog/index.js';
-import { type SipRequest, randomToken } from '../sip/message/index.js';
+import { type DialogUsage, IncomingInvite, Reliable2xx, type UserAgentCore, sendInDialog } from '../sip/dialog/index.js';
+import { type SipRequest, detach, randomToken } from '../sip/message/index.js';
 import type { InviteServerTransaction, ReplyOptions, ServerTransaction } from '../sip/transaction/index.js';
-import type { BLeg, BLegFailureCause, RelayedBody, RelayedHeaders, RelayResult } from './b-leg.js';
+import type { BLeg, BLegEvents, BLegFailureCause, RelayedBody, RelayedHeaders, RelayResult } from './b-leg.js';
 
 /** How a call ended, for `trunkgate_calls_ended_total{disposition}`. */
 export type Disposition = 'answered' | 'busy' | 'no_answer' | 'canceled' | 'failed' | 'timeout' | 'max_duration' | 'admin' | 'shutdown';
@@ -31,13 +31,19 @@ export interface CallInfo {
 }
 
 export interface CallHooks {
+  /** The INVITE got its final response: the call no longer needs its transaction. */
+  settled(call: Call, tx: InviteServerTransaction): void;
   ended(call: Call, disposition: Disposition): void;
 }
 
 const SDP = 'application/sdp';
 const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO';
 
-export class Call {
+/**
+ * The call is its own B-leg event sink and A-leg dialog usage: no closures
+ * per call (they add up at 10,000 calls).
+ */
+export class Call implements BLegEvents, DialogUsage {
   /** Our id for the call (the provider's style: CA + 32 hex digits). */
   readonly id = 'CA' + randomToken(16);
   readonly createdAt = Date.now();
@@ -47,49 +53,82 @@ export class Call {
   readonly a: IncomingInvite;
   readonly called: string;
   readonly caller: string;
+  readonly callerDisplayName: string | undefined;
+  /** The caller's SDP offer, until the far leg has taken it. */
+  offer: RelayedBody | undefined;
   b!: BLeg;
+  /** The INVITE server transaction, until the INVITE has its final response. */
+  private inviteTx: InviteServerTransaction | undefined;
+  private readonly inviteSeq: number;
+  private readonly callId: string;
   private maxDurationTimer: NodeJS.Timeout | undefined;
   private reinvite: Reliable2xx | undefined;
   private relayBusy = false;
-  private readonly log: Logger;
+  private logger: Logger | undefined;
 
   constructor(
     private readonly core: UserAgentCore,
-    readonly tx: InviteServerTransaction,
+    tx: InviteServerTransaction,
     readonly info: CallInfo,
     private readonly hooks: CallHooks,
     private readonly alerts: AlertLog,
-    logger: Logger,
+    private readonly baseLogger: Logger,
     localContact: string,
   ) {
     const req = tx.request;
+    this.inviteTx = tx;
+    this.inviteSeq = req.cseq?.seq ?? 0;
+    this.callId = detach(req.callId);
     this.a = new IncomingInvite(core, tx, localContact);
-    this.called = req.requestUri?.user ?? '';
-    this.caller = req.from === undefined ? '' : (parseUser(req.from.uri) ?? '');
-    this.log = logger.child({ call: this.id, callId: req.callId, trunk: info.trunk, region: info.region });
-    core.register(this.a.dialog.key, { onRequest: (r, t) => this.onARequest(r, t) });
+    this.called = detach(req.requestUri?.user ?? '');
+    const from = req.from;
+    this.caller = from === undefined ? '' : detach(parseUser(from.uri) ?? '');
+    this.callerDisplayName = from?.displayName === undefined ? undefined : detach(from.displayName);
+    this.offer = req.body.length > 0 ? { body: req.body, contentType: req.headers.get('content-type') } : undefined;
+    core.register(this.a.dialog.key, this);
   }
 
-  /** The caller's SDP offer, if the INVITE had one. */
-  get offer(): RelayedBody | undefined {
-    const req = this.tx.request;
-    return req.body.length > 0 ? { body: req.body, contentType: req.headers.get('content-type') } : undefined;
+  /** The INVITE transaction while the call is being set up; undefined once it has a final response. */
+  get tx(): InviteServerTransaction | undefined {
+    return this.inviteTx;
+  }
+
+  /** One child logger per call, made on first use (most calls never log). */
+  private get log(): Logger {
+    this.logger ??= this.baseLogger.child({ call: this.id, callId: this.callId, trunk: this.info.trunk, region: this.info.region });
+    return this.logger;
   }
 
   start(b: BLeg): void {
     this.b = b;
     b.start();
+    this.offer = undefined;
+  }
+
+  /** Send a response to the INVITE while it is still open (a final one settles it). */
+  private replyInvite(status: number, reason: string | undefined, options?: ReplyOptions): void {
+    const tx = this.inviteTx;
+    if (tx === undefined || tx.state !== 'proceeding') return;
+    tx.reply(status, reason, options);
+    if (status >= 200) this.settle();
+  }
+
+  private settle(): void {
+    const tx = this.inviteTx;
+    if (tx === undefined) return;
+    this.inviteTx = undefined;
+    this.hooks.settled(this, tx);
   }
 
   // ------------------------------------------------------------ B-leg events
 
-  onBProgress(status: number, reason: string, sdp: RelayedBody | undefined, headers: RelayedHeaders = []): void {
+  progress(status: number, reason: string, sdp: RelayedBody | undefined, headers: RelayedHeaders = []): void {
     if (this.state !== 'setup' && this.state !== 'early') return;
     this.state = 'early';
-    this.tx.reply(status, reason, this.replyOptions(sdp, headers));
+    this.replyInvite(status, reason, this.replyOptions(sdp, headers));
   }
 
-  onBAnswer(sdp: RelayedBody | undefined, headers: RelayedHeaders = []): void {
+  answer(sdp: RelayedBody | undefined, headers: RelayedHeaders = []): void {
     if (this.state !== 'setup' && this.state !== 'early') {
       this.b.hangup();
       return;
@@ -98,14 +137,15 @@ export class Call {
     this.answeredAt = Date.now();
     const options = this.replyOptions(sdp, headers);
     this.a.answer(200, { ...options, headers: options.headers?.filter(([n]) => n !== 'Contact') }, () => this.onNoAck());
+    this.settle();
     this.maxDurationTimer = setTimeout(() => this.onMaxDuration(), this.info.maxDurationMs);
     this.maxDurationTimer.unref();
-    this.log.debug('answered');
+    if (this.baseLogger.isLevelEnabled('debug')) this.log.debug('answered');
   }
 
-  onBFail(status: number, reason: string, cause: BLegFailureCause, headers: RelayedHeaders = []): void {
+  fail(status: number, reason: string, cause: BLegFailureCause, headers: RelayedHeaders = []): void {
     if (this.state !== 'setup' && this.state !== 'early') return;
-    if (this.tx.state === 'proceeding') this.tx.reply(status, reason || undefined, { headers: [...headers] });
+    this.replyInvite(status, reason || undefined, { headers: [...headers] });
     const disposition: Disposition =
       cause === 'timeout'
         ? 'timeout'
@@ -122,13 +162,13 @@ export class Call {
     this.finish(disposition, leaseReason);
   }
 
-  onBBye(): void {
+  bye(): void {
     if (this.state !== 'answered') return;
     this.byeA();
     this.finish('answered', 'bye-callee');
   }
 
-  async onBRequest(method: string, body: RelayedBody | undefined): Promise<RelayResult> {
+  async request(method: string, body: RelayedBody | undefined): Promise<RelayResult> {
     if (this.state !== 'answered') return { status: 481, reason: 'Call/Transaction Does Not Exist' };
     const r = await sendInDialog(this.core, this.a.dialog, method, { body: body?.body, contentType: body?.contentType });
     const res = r.response;
@@ -142,12 +182,14 @@ export class Call {
     if (this.state !== 'setup' && this.state !== 'early') return;
     this.b.cancel();
     this.finish('canceled', 'canceled');
+    this.settle();
   }
 
-  private onARequest(req: SipRequest, tx: ServerTransaction | undefined): void {
+  /** A request in the A-leg dialog (ACK: `tx` undefined). */
+  onRequest(req: SipRequest, tx: ServerTransaction | undefined): void {
     if (tx === undefined) {
       if (req.method !== 'ACK') return;
-      if (req.cseq?.seq === this.tx.request.cseq?.seq) this.a.ack();
+      if (req.cseq?.seq === this.inviteSeq) this.a.ack();
       else this.reinvite?.ack();
       return;
     }
@@ -164,7 +206,7 @@ export class Call {
         } else if (this.state === 'setup' || this.state === 'early') {
           // BYE on an early dialog (RFC 3261 §15): ends the call like a CANCEL would
           this.b.cancel();
-          if (this.tx.state === 'proceeding') this.tx.reply(487);
+          this.replyInvite(487, undefined);
           this.finish('canceled', 'canceled');
         }
         return;
@@ -239,7 +281,7 @@ export class Call {
       this.finish(disposition, reason);
     } else if (this.state === 'setup' || this.state === 'early') {
       this.b.cancel();
-      if (this.tx.state === 'proceeding') this.tx.reply(disposition === 'shutdown' ? 503 : 487);
+      this.replyInvite(disposition === 'shutdown' ? 503 : 487, undefined);
       this.finish(disposition, reason);
     }
   }
@@ -268,7 +310,7 @@ export class Call {
     this.info.lease.release(leaseReason);
     // Keep the A dialog while our BYE is out (so a crossing BYE still gets 200); otherwise forget it now.
     if (!wasEnding) this.core.unregister(this.a.dialog.key);
-    this.log.debug({ disposition, leaseReason }, 'call ended');
+    if (this.baseLogger.isLevelEnabled('debug')) this.log.debug({ disposition, leaseReason }, 'call ended');
     this.hooks.ended(this, disposition);
   }
 

@@ -50,8 +50,10 @@ export class CarrierLeg implements BLeg {
       ['Contact', contact],
       ['Allow', 'INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO'],
     ];
-    if (p.offer !== undefined && p.offer.body.length > 0 && p.offer.contentType !== undefined) headers.push(['Content-Type', p.offer.contentType]);
-    const req: SipRequest = createRequest('INVITE', `sip:${p.called}@${theirs}${tcp}`, headers, p.offer?.body);
+    const offer = p.offer;
+    p.offer = undefined; // the request keeps what it needs; an answered call keeps none of it
+    if (offer !== undefined && offer.body.length > 0 && offer.contentType !== undefined) headers.push(['Content-Type', offer.contentType]);
+    const req: SipRequest = createRequest('INVITE', `sip:${p.called}@${theirs}${tcp}`, headers, offer?.body);
     this.state = 'calling';
     this.invite = new OutgoingInvite(
       this.core,

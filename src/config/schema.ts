@@ -24,7 +24,13 @@ const listenUrl = z.string().superRefine((v, ctx) => {
   if (!r.ok) ctx.addIssue({ code: 'custom', message: r.reason });
 });
 
-const hostPort = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[0-9.]+|localhost):\d{1,5}$/, 'expected HOST:PORT, e.g. 127.0.0.1:8080');
+const hostPort = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:.]+\]|[0-9.]+|localhost):\d{1,5}$/, 'expected HOST:PORT, e.g. 127.0.0.1:8080')
+  .refine((v) => {
+    const port = /:(\d+)$/.exec(v);
+    return port === null || Number(port[1]) <= 65535;
+  }, 'the port must be 0-65535');
 
 const numberPattern = z.string().regex(NUMBER_PATTERN, 'expected an E.164 number like +14155550100, or a prefix ending in *, like +1555*');
 const e164 = z.string().regex(E164, 'expected an E.164 number: + then 1-15 digits, first digit not 0');
@@ -79,7 +85,7 @@ const AccountLimitsSchema = z.strictObject({
   maxCallDurationSeconds: z.number().min(0.1).optional(),
 });
 
-const regionMap = z.record(z.enum(REGIONS), cps);
+const regionMap = z.partialRecord(z.enum(REGIONS), cps);
 
 const AccountSchema = z.strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/i, 'expected a name of letters, digits and dashes'),
@@ -218,6 +224,9 @@ export function crossCheck(raw: unknown): CrossIssue[] {
   rules.forEach((r: unknown, i: number) => {
     if (isRecord(r) && r['behaviour'] === 'reject' && r['status'] === undefined) {
       issues.push({ path: ['pstn', 'rules', i, 'status'], message: 'a reject rule needs a status (300-699)' });
+    }
+    if (isRecord(r) && r['behaviour'] === 'hangup-after' && r['hangupAfterMs'] === undefined && typeof pstn['hangupAfterMs'] !== 'number') {
+      issues.push({ path: ['pstn', 'rules', i, 'hangupAfterMs'], message: 'a hangup-after rule needs hangupAfterMs (here or in pstn.hangupAfterMs)' });
     }
   });
   return issues;

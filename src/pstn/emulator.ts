@@ -29,7 +29,7 @@ export interface PstnCallEvents {
   answer(sdp: string): void;
   reject(status: number, reason: string): void;
   /** The far end hung up (hangup-after, or pstn.hangupAfterMs). */
-  hangup(): void;
+  hungUp(): void;
 }
 
 export interface MediaEndpoint {
@@ -133,7 +133,10 @@ export class PstnCall {
       this.timer = setTimeout(() => this.reject(480), rule.ringTimeoutMs);
       return;
     }
-    this.timer = setTimeout(() => this.answer(answer.sdp), rule.answerAfterMs);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.answer(answer.sdp);
+    }, rule.answerAfterMs);
   }
 
   private answer(sdp: string): void {
@@ -146,7 +149,7 @@ export class PstnCall {
         if (this.state !== 'answered') return;
         this.finish();
         this.emulator.stats.hungUp++;
-        this.events.hangup();
+        this.events.hungUp();
       }, hangupAfterMs);
     }
     this.events.answer(sdp);

@@ -15,6 +15,8 @@ export interface AudioOffer {
 
 export type SdpReadResult = { ok: true; offer: AudioOffer } | { ok: false; reason: string };
 
+const DIGITS = /^\d{1,5}$/;
+
 const STATIC_PAYLOADS: Readonly<Record<number, string>> = { 0: 'PCMU', 3: 'GSM', 4: 'G723', 8: 'PCMA', 9: 'G722', 18: 'G729' };
 
 /** Read the first audio m-line of an SDP body. */
@@ -38,14 +40,15 @@ export function readAudioOffer(sdp: string): SdpReadResult {
         inAudio = false;
         continue;
       }
-      const parts = value.split(' ');
+      // Runs of spaces and a trailing space must not read as payload type 0 (Number('') === 0).
+      const parts = value.trim().split(/ +/);
       if (parts.length < 4) return { ok: false, reason: 'malformed m= line' };
       inAudio = parts[0] === 'audio';
       if (!inAudio) continue;
       seenAudio = true;
-      port = Number(parts[1]);
+      port = DIGITS.test(parts[1] as string) ? Number(parts[1]) : -1;
       if (!Number.isInteger(port) || port < 0 || port > 65535) return { ok: false, reason: 'bad media port' };
-      payloadTypes = parts.slice(3).map(Number);
+      payloadTypes = parts.slice(3).map((pt) => (DIGITS.test(pt) ? Number(pt) : -1));
       if (payloadTypes.some((pt) => !Number.isInteger(pt) || pt < 0 || pt > 127)) return { ok: false, reason: 'bad payload type' };
       for (const pt of payloadTypes) {
         const known = STATIC_PAYLOADS[pt];

@@ -65,10 +65,7 @@ export function unknownDomain(directory: Directory): AdmissionDecision {
  */
 export function admit(_req: SipRequest, match: TrunkMatch, ctx: AdmissionContext): AdmissionDecision {
   const trunk = match.trunk;
-  const acquired = ctx.tracker.tryAcquire([
-    { key: `trunk:${trunk.name}`, cap: null },
-    { key: `account:${trunk.account.name}`, cap: null },
-  ]);
+  const acquired = ctx.tracker.tryAcquire(trunk.leaseScopes);
   if (!acquired.ok) {
     return { kind: 'reject', status: 503, reason: 'Trunk concurrent call limit exceeded', headers: [], alert: 10004, outcome: 'concurrency_limited', match };
   }

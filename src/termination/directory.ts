@@ -5,6 +5,7 @@
  */
 import type { AccountConfig, Config, Region, TrunkConfig } from '../config/schema.js';
 import { cidrMatcher } from '../config/cidr.js';
+import type { LeaseScope } from '../limits/concurrency.js';
 import { edgeByLabel } from './edges.js';
 
 export interface CompiledTrunk {
@@ -15,6 +16,8 @@ export interface CompiledTrunk {
   aclAllows: ((address: string) => boolean) | undefined;
   /** Maximum call duration (SPEC §4.4): 4 h, 24 h extended, 10 min trial, or the account's override. */
   maxDurationMs: number;
+  /** The scopes a call's lease is taken in: this trunk and its account (made once, shared by every call). */
+  leaseScopes: readonly LeaseScope[];
 }
 
 export interface TrunkMatch {
@@ -49,6 +52,10 @@ export class Directory {
         account,
         aclAllows: t.auth.ipAcl.length > 0 ? cidrMatcher(t.auth.ipAcl) : undefined,
         maxDurationMs: maxCallDurationMs(account),
+        leaseScopes: [
+          { key: `trunk:${t.name}`, cap: null },
+          { key: `account:${account.name}`, cap: null },
+        ],
       });
     }
     const suffix = config.sip.domainSuffix.toLowerCase();

@@ -9,6 +9,7 @@ import {
   SipHeaders,
   SipRequest as Request,
   bareHost,
+  detach,
   parseNameAddr,
   parseUri,
   splitList,
@@ -31,17 +32,24 @@ export class Dialog {
   /** Remote target: the URI of the peer's Contact. */
   remoteTarget: string;
 
+  readonly callId: string;
+  readonly localTag: string;
+  readonly remoteTag: string;
+  /** Our From (UAC) or To (UAS) header value, with our tag. */
+  readonly localHeader: string;
+  /** The peer's header value, with its tag. */
+  readonly remoteHeader: string;
+  /** Route set as URIs with their brackets, in the order requests carry them. */
+  readonly routeSet: string[];
+
   private constructor(
     readonly role: DialogRole,
-    readonly callId: string,
-    readonly localTag: string,
-    readonly remoteTag: string,
-    /** Our From (UAC) or To (UAS) header value, with our tag. */
-    readonly localHeader: string,
-    /** The peer's header value, with its tag. */
-    readonly remoteHeader: string,
-    /** Route set as URIs with their brackets, in the order requests carry them. */
-    readonly routeSet: string[],
+    callId: string,
+    localTag: string,
+    remoteTag: string,
+    localHeader: string,
+    remoteHeader: string,
+    routeSet: string[],
     remoteTarget: string,
     /** Our Contact header value. */
     readonly localContact: string,
@@ -50,7 +58,14 @@ export class Dialog {
     localSeq: number,
     remoteSeq: number,
   ) {
-    this.remoteTarget = remoteTarget;
+    // copies: the dialog outlives the message these strings were sliced from
+    this.callId = detach(callId);
+    this.localTag = detach(localTag);
+    this.remoteTag = detach(remoteTag);
+    this.localHeader = detach(localHeader);
+    this.remoteHeader = detach(remoteHeader);
+    this.routeSet = routeSet.map(detach);
+    this.remoteTarget = detach(remoteTarget);
     this.localSeq = localSeq;
     this.remoteSeq = remoteSeq;
   }
@@ -104,7 +119,7 @@ export class Dialog {
   /** Update the remote target from a target-refresh request or its 2xx (§12.2). */
   refreshTarget(msg: SipRequest | SipResponse): void {
     const uri = contactUri(msg.headers.get('contact'));
-    if (uri !== undefined) this.remoteTarget = uri;
+    if (uri !== undefined) this.remoteTarget = detach(uri);
   }
 
   /**

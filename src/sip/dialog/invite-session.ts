@@ -25,36 +25,37 @@ import type { DialogUsage, UserAgentCore } from './user-agent-core.js';
  */
 export class Reliable2xx {
   private retransmitTimer: NodeJS.Timeout | undefined;
-  private readonly giveUpTimer: NodeJS.Timeout;
+  private giveUpTimer: NodeJS.Timeout | undefined;
   private acked = false;
+  /** What a retransmission needs; dropped once done, so an answered call keeps none of it. */
+  private pending: { layer: TransactionLayer; wire: Buffer; destination: Destination; kind: string; intervalMs: number; t2Ms: number } | undefined;
 
-  constructor(
-    layer: TransactionLayer,
-    tx: InviteServerTransaction,
-    res: SipResponse,
-    onAckTimeout: () => void,
-  ) {
+  constructor(layer: TransactionLayer, tx: InviteServerTransaction, res: SipResponse, onAckTimeout: () => void) {
     const t = tx.timers;
     if (!t.reliable) {
-      let interval = t.G;
-      const wire = serializeMessage(res);
-      const tick = (): void => {
-        this.retransmitTimer = setTimeout(() => {
-          if (this.acked) return;
-          layer.resend(wire, tx.destination, statusClass(res.status));
-          interval = Math.min(2 * interval, t.T2);
-          tick();
-        }, interval);
-        this.retransmitTimer.unref();
-      };
-      tick();
+      this.pending = { layer, wire: serializeMessage(res), destination: tx.destination, kind: statusClass(res.status), intervalMs: t.G, t2Ms: t.T2 };
+      this.schedule();
     }
     this.giveUpTimer = setTimeout(() => {
+      this.giveUpTimer = undefined;
       if (this.acked) return;
-      clearTimeout(this.retransmitTimer);
+      this.stop();
       onAckTimeout();
     }, t.H);
     this.giveUpTimer.unref();
+  }
+
+  private schedule(): void {
+    const p = this.pending;
+    if (p === undefined) return;
+    this.retransmitTimer = setTimeout(() => {
+      const q = this.pending;
+      if (q === undefined) return;
+      q.layer.resend(q.wire, q.destination, q.kind);
+      q.intervalMs = Math.min(2 * q.intervalMs, q.t2Ms);
+      this.schedule();
+    }, p.intervalMs);
+    this.retransmitTimer.unref();
   }
 
   get isAcked(): boolean {
@@ -72,6 +73,9 @@ export class Reliable2xx {
   stop(): void {
     clearTimeout(this.retransmitTimer);
     clearTimeout(this.giveUpTimer);
+    this.retransmitTimer = undefined;
+    this.giveUpTimer = undefined;
+    this.pending = undefined;
   }
 }
 
@@ -79,12 +83,15 @@ export class Reliable2xx {
 export class IncomingInvite {
   readonly dialog: Dialog;
   private reliable: Reliable2xx | undefined;
+  /** The INVITE transaction, until the answer is sent. */
+  private tx: InviteServerTransaction | undefined;
 
   constructor(
     private readonly core: UserAgentCore,
-    readonly tx: InviteServerTransaction,
+    tx: InviteServerTransaction,
     localContact: string,
   ) {
+    this.tx = tx;
     this.dialog = Dialog.asUas(tx.request, tx.localTag, localContact);
   }
 
@@ -93,10 +100,13 @@ export class IncomingInvite {
    * call `onAckTimeout` after 64*T1 without an ACK.
    */
   answer(status: number, options: ReplyOptions, onAckTimeout: () => void): SipResponse {
+    const tx = this.tx;
+    if (tx === undefined) throw new Error('the INVITE has already been answered');
     const headers: Array<readonly [string, string]> = [['Contact', this.dialog.localContact], ...(options.headers ?? [])];
-    const res = this.tx.reply(status, undefined, { ...options, headers });
+    const res = tx.reply(status, undefined, { ...options, headers });
     this.dialog.state = 'confirmed';
-    this.reliable = new Reliable2xx(this.core.layer, this.tx, res, onAckTimeout);
+    this.reliable = new Reliable2xx(this.core.layer, tx, res, onAckTimeout);
+    this.tx = undefined;
     return res;
   }
 

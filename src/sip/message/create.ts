@@ -65,3 +65,12 @@ export function createRequest(method: string, uri: string, headers: ReadonlyArra
   for (const [name, value] of headers) h.append(name, value);
   return new SipRequest(method, uri, h, body);
 }
+
+/**
+ * A copy of `s` that does not keep a larger string alive. Header values are
+ * slices of the whole message text; state that outlives the message (a
+ * dialog's tags and URIs) should hold copies, not slices.
+ */
+export function detach(s: string): string {
+  return s.length < 13 ? s : (s + ' ').slice(0, -1);
+}

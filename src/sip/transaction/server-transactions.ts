@@ -76,12 +76,15 @@ export abstract class ServerTransaction {
   /** A retransmission of the request arrived (matched this transaction). */
   abstract receiveRequest(req: SipRequest): void;
 
+  private sent = false;
+
   /** Whether any response has been sent. */
   get responded(): boolean {
-    return this.lastResponse !== undefined;
+    return this.sent;
   }
 
   protected transmit(res: SipResponse): void {
+    this.sent = true;
     this.lastKind = statusClass(res.status);
     this.lastResponse = this.host.transport.sendMessage(res, this.destination, (err) => this.transportError(err));
   }
@@ -147,6 +150,9 @@ export class InviteServerTransaction extends ServerTransaction {
     if (status < 200) return;
     if (status < 300) {
       this._state = 'accepted';
+      // RFC 6026: in Accepted the transaction never resends anything (the TU
+      // retransmits its 2xx); keep no copy while it waits out Timer L.
+      this.lastResponse = undefined;
       this.timerHIL = setTimeout(() => this.terminate('normal'), this.timers.L);
       this.timerHIL.unref();
       return;

@@ -1,0 +1,64 @@
+// Calls through the B2BUA (issue: calls end to end):
+//  - SIPp uac → trunkgate → built-in emulator (answers at once, -d 0): highest rate with 0 failed calls
+//  - SIPp uac → trunkgate → SIPp uas as the carrier: the same
+//  - memory per established call, with 10,000 calls held at once
+// Targets: builtin ≥ 2,000 calls/s; carrier ≥ 1,000 calls/s; ≤ 8 KiB per established call.
+import { benchConfig, freePort, highestCleanRate, runSipp, startGatewayProcess, startSipp } from './lib.mjs';
+
+const RATES = [500, 1000, 1500, 2000, 2500, 3000, 4000, 5000, 6000];
+const SERVICE = ['-s', '+14155550123'];
+
+export async function benchB2buaRates({ seconds = 5 } = {}) {
+  console.log(`Call rate through the B2BUA (SIPp uac, -d 0, ${seconds} s per step, UDP)`);
+  const port = await freePort();
+  let gw = await startGatewayProcess(['--config', benchConfig({ port })]);
+  let builtin;
+  try {
+    builtin = await highestCleanRate({ label: 'uac → trunkgate → builtin', target: `127.0.0.1:${port}`, rates: RATES, seconds, extraArgs: SERVICE });
+  } finally {
+    await gw.stop();
+  }
+  const carrier = await startSipp({ scenario: 'uas' });
+  const port2 = await freePort();
+  gw = await startGatewayProcess(['--config', benchConfig({ port: port2, route: `sip:127.0.0.1:${carrier.port}` })]);
+  let viaCarrier;
+  try {
+    viaCarrier = await highestCleanRate({ label: 'uac → trunkgate → SIPp uas', target: `127.0.0.1:${port2}`, rates: RATES, seconds, extraArgs: SERVICE });
+  } finally {
+    await gw.stop();
+    await carrier.stop();
+  }
+  console.log(`  builtin: ${builtin.best} calls/s (target ≥ 2,000: ${builtin.best >= 2000 ? 'MET' : 'MISSED'})`);
+  console.log(`  carrier: ${viaCarrier.best} calls/s (target ≥ 1,000: ${viaCarrier.best >= 1000 ? 'MET' : 'MISSED'})`);
+  return { builtin: builtin.best, carrier: viaCarrier.best };
+}
+
+export async function benchMemoryPerCall({ calls = 10_000, rate = 1000 } = {}) {
+  console.log(`Memory per established call (${calls.toLocaleString('en-US')} calls held at once, built-in route)`);
+  const port = await freePort();
+  const gw = await startGatewayProcess(['--config', benchConfig({ port })]);
+  try {
+    // warm up: a few hundred short calls so JIT and pools are in place
+    await runSipp({ scenario: 'uac', target: `127.0.0.1:${port}`, calls: 500, rate: 500, extraArgs: SERVICE });
+    await new Promise((r) => setTimeout(r, 1000));
+    const before = gw.rssKiB();
+    const holdMs = Math.ceil(calls / rate) * 1000 + 45_000;
+    const run = runSipp({ scenario: 'uac', target: `127.0.0.1:${port}`, calls, rate, timeoutSeconds: holdMs / 1000 + 60, extraArgs: [...SERVICE, '-d', String(holdMs), '-l', String(calls + 10)] });
+    const establishedBy = Date.now() + (calls / rate) * 1000 + 3000;
+    while (Date.now() < establishedBy) await new Promise((r) => setTimeout(r, 250));
+    const atEstablished = gw.rssKiB();
+    // after 64·T1 (32 s) the INVITE transactions of the set-up are gone: the steady state of held calls
+    await new Promise((r) => setTimeout(r, 34_000));
+    const steady = gw.rssKiB();
+    const result = await run;
+    const perCall = (kib) => ((kib - before) / calls).toFixed(2);
+    console.log(`  RSS before ${before} KiB; with ${calls} calls set up ${atEstablished} KiB (${perCall(atEstablished)} KiB/call, transactions still live)`);
+    console.log(`  held, after the set-up transactions expired: ${steady} KiB (${perCall(steady)} KiB/call)`);
+    console.log(`  SIPp: ${result.successful}/${calls} calls completed, ${result.failed} failed`);
+    const steadyPerCall = (steady - before) / calls;
+    console.log(`  target ≤ 8 KiB per established call: ${steadyPerCall <= 8 ? 'MET' : 'MISSED'} (steady state)`);
+    return { before, atEstablished, steady, perCallKiB: steadyPerCall };
+  } finally {
+    await gw.stop();
+  }
+}

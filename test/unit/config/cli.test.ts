@@ -1,0 +1,234 @@
+/**
+ * The command line (SPEC §7.1) as users run it: the built dist/cli.js in a
+ * child process. The gateway is only ever started on port 0.
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../../support/wait-for.js';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const CLI = join(ROOT, 'dist', 'cli.js');
+const EXAMPLE = join(ROOT, 'examples', 'trunkgate.yaml');
+const dir = mkdtempSync(join(tmpdir(), 'trunkgate-cli-'));
+
+function cli(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 30_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function file(name: string, text: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+beforeAll(() => {
+  const build = spawnSync('npm', ['run', 'build'], { cwd: ROOT, encoding: 'utf8', timeout: 170_000 });
+  if (build.status !== 0) throw new Error(`npm run build failed (${String(build.status)}):\n${build.stdout}\n${build.stderr}`);
+}, 180_000);
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('trunkgate check-config FILE', () => {
+  it('the example file: exit 0 and OK', () => {
+    const r = cli('check-config', EXAMPLE);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe(`${EXAMPLE}: OK (1 account(s), 1 trunk(s))\n`);
+    expect(r.status).toBe(0);
+  });
+
+  it('a JSON file: exit 0', () => {
+    const path = file(
+      'ok.json',
+      JSON.stringify({
+        accounts: [{ name: 'a', type: 'trial' }],
+        trunks: [
+          { name: 'a', account: 'a' },
+          { name: 'b', account: 'a' },
+        ],
+      }),
+    );
+    const r = cli('check-config', path);
+    expect(r.stdout).toBe(`${path}: OK (1 account(s), 2 trunk(s))\n`);
+    expect(r.status).toBe(0);
+  });
+
+  it('a bad file: exit 1 and every problem printed with its path and message', () => {
+    const path = file(
+      'bad.yaml',
+      [
+        'sip:',
+        '  unknownDomian: reject',
+        '  fallbackTrunk: nope',
+        'accounts:',
+        '  - { name: acme, type: gold }',
+        'trunks:',
+        '  - { name: main, acount: acme, account: ghost, cps: { default: 1, eu1: 2 }, route: "http://x" }',
+        'pstn:',
+        '  rules:',
+        '    - { number: "+1555*", behaviour: reject }',
+        '',
+      ].join('\n'),
+    );
+    const r = cli('check-config', path);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toBe('');
+    const lines = r.stderr.trimEnd().split('\n');
+    expect(lines[0]).toBe(`${path}: 8 problem(s):`);
+    expect(lines.slice(1).sort()).toEqual(
+      [
+        '  sip.unknownDomian: unknown key (check the spelling; see docs/configuration.md) (found: "reject")',
+        '  accounts[0].type: Invalid option: expected one of "trial"|"no-pcp"|"individual-pcp"|"business-pcp" (found: "gold")',
+        '  trunks[0].acount: unknown key (check the spelling; see docs/configuration.md) (found: "acme")',
+        '  trunks[0].route: expected builtin, or sip:IP:PORT with an optional ;transport=udp|tcp (found: "http://x")',
+        '  trunks[0].account: no account named "ghost"; expected one of: acme (found: "ghost")',
+        '  trunks[0].cps.eu1: unknown region "eu1"; expected default or one of us1, us2, ie1, de1, sg1, jp1, br1, au1 (found: 2)',
+        '  sip.fallbackTrunk: no trunk named "nope"; expected one of: main (found: "nope")',
+        '  pstn.rules[0].status: a reject rule needs a status (300-699)',
+      ].sort(),
+    );
+  });
+
+  it('a YAML syntax error: exit 1, the problem printed', () => {
+    const path = file('syntax.yaml', 'trunks: [\n');
+    const r = cli('check-config', path);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(
+      new RegExp(`^${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: \\d+ problem\\(s\\):\\n  \\(file\\): YAML syntax: `),
+    );
+  });
+
+  it('a file that does not exist: exit 1, the problem printed', () => {
+    const path = join(dir, 'missing.yaml');
+    const r = cli('check-config', path);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`  (file): cannot read the file: ENOENT`);
+  });
+
+  it('no file: a usage error', () => {
+    const r = cli('check-config');
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/missing required argument 'file'/);
+  });
+});
+
+describe('trunkgate [options]: bad options stop it before it starts', () => {
+  it('--cps abc: non-zero exit and a clear message', () => {
+    const r = cli('--cps', 'abc');
+    expect(r.status).not.toBe(0);
+    expect(r.status).not.toBeNull();
+    expect(r.stderr).toMatch(/option '--cps <n>' argument 'abc' is invalid\. expected a non-negative number/);
+    expect(r.stdout).not.toMatch(/listening/);
+  });
+
+  it('--max-concurrent 1.5: non-zero exit, "expected a whole number"', () => {
+    const r = cli('--max-concurrent', '1.5');
+    expect(r.status).not.toBe(0);
+    expect(r.status).not.toBeNull();
+    expect(r.stderr).toMatch(/--max-concurrent <n>' argument '1\.5' is invalid\. expected a whole number/);
+  });
+
+  it('--account-type gold: non-zero exit naming the choices', () => {
+    const r = cli('--account-type', 'gold');
+    expect(r.status).not.toBe(0);
+    expect(r.status).not.toBeNull();
+    expect(r.stderr).toMatch(/Allowed choices are trial, no-pcp, individual-pcp, business-pcp/);
+  });
+
+  it('--route http://x: exit 1 naming trunks[0].route', () => {
+    const r = cli('--route', 'http://x');
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/the configuration has 1 problem\(s\)/);
+    expect(r.stderr).toContain(
+      '  trunks[0].route: expected builtin, or sip:IP:PORT with an optional ;transport=udp|tcp (found: "http://x")',
+    );
+    expect(r.stdout).not.toMatch(/listening/);
+  });
+
+  it('--config with a bad file: exit 1, every problem printed', () => {
+    const path = file('bad-start.yaml', 'sip:\n  unknownDomian: drop\nshutdown: { drainMs: -1 }\n');
+    const r = cli('--config', path);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('  sip.unknownDomian: unknown key');
+    expect(r.stderr).toContain('  shutdown.drainMs: ');
+  });
+
+  it('--config with a missing file: exit 1, the file named', () => {
+    const path = join(dir, 'nope.yaml');
+    const r = cli('--config', path);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`trunkgate: ${path}:\n  (file): cannot read the file: ENOENT`);
+  });
+
+  it('--cps on a configuration without trunks: exit 2 with the reason', () => {
+    const r = cli('--config', file('empty.yaml', '{}\n'), '--cps', '2');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe(
+      'trunkgate: --cps, --account-type, --max-concurrent and --route change the first trunk, and the configuration has none\n',
+    );
+  });
+});
+
+describe('trunkgate start and SIGTERM', () => {
+  let child: ChildProcess | undefined;
+
+  afterEach(() => {
+    if (child !== undefined && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    child = undefined;
+  });
+
+  it('starts on port 0 with the default config and the overrides, and exits 0 on SIGTERM', async () => {
+    const proc = spawn(
+      process.execPath,
+      [
+        CLI,
+        '--sip-listen',
+        'udp://127.0.0.1:0',
+        '--sip-listen',
+        'tcp://127.0.0.1:0',
+        '--http-listen',
+        '127.0.0.1:0',
+        '--cps',
+        '3',
+        '--log-level',
+        'silent',
+      ],
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    child = proc;
+    let stdout = '';
+    let stderr = '';
+    proc.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    proc.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+    proc.on('exit', (code, signal) => (exit = { code, signal }));
+
+    await waitFor(() => stdout.includes('trunks: '), {
+      timeoutMs: 15_000,
+      what: 'the listening banner',
+      detail: () => `stdout=${stdout} stderr=${stderr}`,
+    });
+    expect(stdout).toMatch(
+      /^trunkgate listening on udp:\/\/127\.0\.0\.1:(\d+), tcp:\/\/127\.0\.0\.1:(\d+) \(config: .*trunkgate\.yaml\)\n/,
+    );
+    const ports = /udp:\/\/127\.0\.0\.1:(\d+), tcp:\/\/127\.0\.0\.1:(\d+)/.exec(stdout);
+    expect(Number(ports?.[1])).toBeGreaterThan(0);
+    expect(Number(ports?.[2])).toBeGreaterThan(0);
+    expect(stdout).toContain('trunks: demo.pstn.twilio.com\n');
+    expect(exit).toBeUndefined();
+
+    expect(proc.pid).toBeDefined();
+    process.kill(proc.pid as number, 'SIGTERM');
+    await waitFor(() => exit, {
+      timeoutMs: 15_000,
+      what: 'the gateway to exit after SIGTERM',
+      detail: () => `stdout=${stdout} stderr=${stderr}`,
+    });
+    expect(exit).toEqual({ code: 0, signal: null });
+    expect(stderr).toBe('');
+  });
+});
