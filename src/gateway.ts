@@ -34,7 +34,8 @@ export class Gateway {
   readonly emulator: PstnEmulator;
   readonly b2bua: B2bua;
   readonly frontDoor: FrontDoor;
-  private readonly rtp: RtpSink;
+  /** Where SDP answers point: accepts and discards RTP. */
+  readonly rtp: RtpSink;
   private current: { config: Config; directory: Directory };
 
   constructor(options: GatewayOptions) {

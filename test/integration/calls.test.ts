@@ -4,6 +4,7 @@
  * built-in emulator or a SIPp carrier. After every scenario: active calls
  * back to 0 (with a deadline) and no double release.
  */
+import { createSocket } from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../src/gateway.js';
 import { startTestGateway, sipTarget } from '../support/gateway.js';
@@ -358,5 +359,55 @@ describe('admin hang-up and shutdown', () => {
     expect(g.b2bua.stats.ended.shutdown).toBe(1);
     expect(g.tracker.active).toBe(0);
     expect(g.tracker.doubleReleases).toBe(0);
+  });
+});
+
+describe('outside a call', () => {
+  it.each(['udp', 'tcp'] as const)('OPTIONS gets 200, REGISTER 405, a BYE for an unknown dialog 481 (%s)', async (transport) => {
+    gateway = await startTestGateway();
+    const r = await runSipp({
+      scenario: SCENARIOS + 'out-of-dialog.xml',
+      target: sipTarget(gateway, transport),
+      transport: transport === 'tcp' ? 't1' : 'u1',
+      calls: 1,
+      timeoutSeconds: 20,
+    });
+    expectAllSucceeded(r, 1);
+    expect(gateway.core.stats.unknownDialog).toBe(1);
+    expect(gateway.tracker.issued).toBe(0);
+  });
+
+  it("the SDP answer points at the emulator's media port, which accepts and discards RTP", async () => {
+    gateway = await startTestGateway();
+    const port = gateway.rtp.port;
+    expect(port).toBeGreaterThan(0);
+    const r = await runPbx(gateway, { number: '+14155550123', final: 200, finalBodyMatch: `m=audio ${port} RTP/AVP` });
+    expectAllSucceeded(r, 1);
+    const socket = createSocket('udp4');
+    const rtp = Buffer.alloc(172); // RTP header + 20 ms of PCMU
+    rtp[0] = 0x80;
+    await new Promise<void>((resolve, reject) => socket.send(rtp, port, '127.0.0.1', (err) => (err ? reject(err) : resolve())));
+    const g = gateway;
+    await waitFor(() => g.rtp.packets === 1, { what: 'the RTP packet to arrive' });
+    socket.close();
+    await expectAllReleased(g);
+  });
+});
+
+describe('sip-scenarios pack', () => {
+  it("basic-call.xml, as the README runs it, completes against the default trunk's URI", async () => {
+    gateway = await startTestGateway({ sip: { fallbackTrunk: null } });
+    const r = await runSipp({
+      scenario: new URL('../../sip-scenarios/basic-call.xml', import.meta.url).pathname,
+      target: sipTarget(gateway),
+      service: '+14155550123',
+      calls: 3,
+      rate: 10,
+      timeoutSeconds: 20,
+      extraArgs: ['-key', 'trunk', 'demo.pstn.twilio.com', '-d', '100'],
+    });
+    expectAllSucceeded(r, 3);
+    expect(gateway.b2bua.stats.ended.answered).toBe(3);
+    await expectAllReleased(gateway);
   });
 });
