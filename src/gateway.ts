@@ -15,6 +15,10 @@ import { TransactionLayer } from './sip/transaction/index.js';
 import { type BoundListener, type ListenSpec, TransportLayer, parseListenUrl } from './sip/transport/index.js';
 import { Directory } from './termination/directory.js';
 import { FrontDoor } from './termination/front-door.js';
+import type { AdmissionContext } from './termination/admission.js';
+import { DigestAuth } from './termination/digest.js';
+import { CpsRegistry } from './limits/cps-registry.js';
+import { type Clock, systemClock } from './limits/clock.js';
 
 export interface GatewayOptions {
   config: Config;
@@ -36,12 +40,30 @@ export class Gateway {
   readonly frontDoor: FrontDoor;
   /** Where SDP answers point: accepts and discards RTP. */
   readonly rtp: RtpSink;
+  readonly clock: Clock = systemClock;
+  readonly cps = new CpsRegistry(this.clock);
+  readonly digest = new DigestAuth();
+  /** CPS set through the Console-style API, per `trunk:region`; wins over the file until a reload. */
+  readonly cpsOverrides = new Map<string, number>();
+  /** Shutting down: new INVITEs get 503 with Retry-After. */
+  draining = false;
   private current: { config: Config; directory: Directory };
+  private readonly admissionContext: AdmissionContext;
 
   constructor(options: GatewayOptions) {
     const config = options.config;
     this.log = options.logger ?? pino({ level: 'silent' });
     this.current = { config, directory: new Directory(config) };
+    const current = (): Directory => this.current.directory;
+    this.admissionContext = {
+      get directory() {
+        return current();
+      },
+      tracker: this.tracker,
+      cps: this.cps,
+      digest: this.digest,
+      cpsFor: (trunk, region) => this.cpsOverrides.get(`${trunk.name}:${region}`) ?? trunk.config.cps[region] ?? trunk.config.cps.default,
+    };
     const listen: ListenSpec[] = config.sip.listen.map((url) => {
       const r = parseListenUrl(url);
       if (!r.ok) throw new Error(r.reason);
@@ -67,8 +89,9 @@ export class Gateway {
     this.frontDoor = new FrontDoor({
       b2bua: this.b2bua,
       alerts: this.alerts,
-      context: () => ({ directory: this.current.directory, tracker: this.tracker }),
+      context: () => this.admissionContext,
       tryingReason: PROVIDER_TRYING_REASON,
+      draining: () => this.draining,
       logger: this.log.child({ layer: 'front-door' }),
     });
     this.core.app = this.frontDoor;

@@ -1,47 +1,77 @@
 /**
  * Admission: the provider's ordered checks (SPEC §4.2) turn a new INVITE into
- * a decision — drop, reject with an exact status and reason, or admit with a
- * lease. Expected outcomes are values; nothing here throws for bad input.
+ * a decision — drop, reject with the exact status, reason phrase and alert,
+ * or admit with a lease. Expected outcomes are values; nothing here throws
+ * for bad input.
+ *
+ *   1 trunk from the Request-URI host      (drop, or 403 with unknownDomain: reject)
+ *   2 account active                        603 Decline + X-Twilio-Error       10001
+ *   3 source IP in the trunk ACL            403 Forbidden                      32201
+ *   4 digest credentials                    407 challenge / 403                32202
+ *   5 Max-Forwards > 0                      483 Too Many Hops                  32006
+ *   6 called number is E.164                400 Invalid Phone Number           32101
+ *   7 caller ID is the account's            403 Invalid Caller ID              32204
+ *   8 trial: called number verified         400 The number is unverified       32100
+ *   9 geo permissions                       403 No International Authorization 32205
+ *  10 blocklist                             403 Phone number is blocked …      32203
+ *  11 SDP offer usable                      415 / 400 Bad Request              32102
+ *  12 trunk CPS                             503 Trunk CPS limit exceeded       32001
+ *  13 pooled account CPS                    503 Trunk CPS limit exceeded       32012
+ *  14 concurrency                           503 Trunk concurrent call limit …  10004
  */
 import type { AlertCode } from '../alerts/alert-codes.js';
 import type { CallInfo } from '../b2bua/call.js';
+import type { Region } from '../config/schema.js';
 import type { ConcurrencyTracker } from '../limits/concurrency.js';
-import type { SipRequest } from '../sip/message/index.js';
-import type { Directory, TrunkMatch } from './directory.js';
+import type { CpsRegistry } from '../limits/cps-registry.js';
+import type { CpsAlgorithm, RateLimiter } from '../limits/rate-limiters.js';
+import { pickCodec, readAudioOffer } from '../pstn/sdp.js';
+import { type SipRequest, parseBoundedInt, parseNameAddr, parseUri, splitList } from '../sip/message/index.js';
+import type { DigestAuth } from './digest.js';
+import type { CompiledTrunk, Directory, TrunkMatch } from './directory.js';
 
-/** Outcome label of `trunkgate_call_attempts_total`. */
-export type AttemptOutcome =
-  | 'admitted'
-  | 'cps_limited'
-  | 'pooled_cps_limited'
-  | 'concurrency_limited'
-  | 'unauthorized'
-  | 'invalid_number'
-  | 'forbidden'
-  | 'unsupported_media'
-  | 'draining'
-  | 'inactive'
-  | 'too_many_hops'
-  | 'bad_extension'
-  | 'bad_request';
+/** Outcome label of `trunkgate_call_attempts_total` (a closed set). */
+export const ATTEMPT_OUTCOMES = [
+  'admitted',
+  'cps_limited',
+  'pooled_cps_limited',
+  'concurrency_limited',
+  'unauthorized',
+  'invalid_number',
+  'forbidden',
+  'unsupported_media',
+  'draining',
+  'inactive',
+  'too_many_hops',
+  'unverified',
+  'bad_extension',
+] as const;
+export type AttemptOutcome = (typeof ATTEMPT_OUTCOMES)[number];
+
+export interface Rejection {
+  status: number;
+  reason: string;
+  headers: Array<readonly [string, string]>;
+  alert: AlertCode | undefined;
+  outcome: AttemptOutcome;
+}
 
 export type AdmissionDecision =
   | { kind: 'drop' }
-  | {
-      kind: 'reject';
-      status: number;
-      reason: string;
-      headers: Array<readonly [string, string]>;
-      alert: AlertCode | undefined;
-      outcome: AttemptOutcome;
-      match: TrunkMatch | undefined;
-    }
+  | ({ kind: 'reject'; match: TrunkMatch | undefined } & Rejection)
   | { kind: 'admit'; info: CallInfo; match: TrunkMatch };
 
 export interface AdmissionContext {
   directory: Directory;
   tracker: ConcurrencyTracker;
+  cps: CpsRegistry;
+  digest: DigestAuth;
+  /** The CPS in force for (trunk, region): the Console API's setting, else the config's. */
+  cpsFor(trunk: CompiledTrunk, region: Region): number;
 }
+
+/** E.164: `+`, then 1-15 digits, the first not 0; no visual separators (SPEC §4.2 check 6). */
+export const E164 = /^\+[1-9]\d{0,14}$/;
 
 /** Check 1 (SPEC §4.2): the Request-URI host names a known trunk. */
 export function identify(req: SipRequest, directory: Directory): TrunkMatch | undefined {
@@ -53,22 +83,179 @@ export function identify(req: SipRequest, directory: Directory): TrunkMatch | un
 /** The unknown-domain answer: silence (the provider's), or 403 with `unknownDomain: reject`. */
 export function unknownDomain(directory: Directory): AdmissionDecision {
   if (directory.config.sip.unknownDomain === 'reject') {
-    return { kind: 'reject', status: 403, reason: 'Forbidden', headers: [], alert: undefined, outcome: 'forbidden', match: undefined };
+    return { kind: 'reject', match: undefined, status: 403, reason: 'Forbidden', headers: [], alert: undefined, outcome: 'forbidden' };
   }
   return { kind: 'drop' };
 }
 
+function reject(status: number, reason: string, outcome: AttemptOutcome, alert?: AlertCode, headers: Array<readonly [string, string]> = []): Rejection {
+  return { status, reason, headers, alert, outcome };
+}
+
+interface CheckInput {
+  req: SipRequest;
+  match: TrunkMatch;
+  trunk: CompiledTrunk;
+  ctx: AdmissionContext;
+  /** The called number (Request-URI user). */
+  called: string;
+}
+
+type Check = (c: CheckInput) => Rejection | undefined;
+
+/** Check 2: the account is active. */
+const accountActive: Check = ({ trunk }) =>
+  trunk.account.active ? undefined : reject(603, 'Decline', 'inactive', 10001, [['X-Twilio-Error', '10001 Account is not active']]);
+
 /**
- * Checks 2-14 for an identified trunk. Until the admission issue lands this
- * is the stand-in that admits every call, holding a lease on the trunk and
- * the account (no caps yet).
+ * Checks 3 and 4: IP ACL and digest credentials; both when both are
+ * configured; a trunk with neither takes no traffic (403, alert 32200).
  */
-export function admit(_req: SipRequest, match: TrunkMatch, ctx: AdmissionContext): AdmissionDecision {
-  const trunk = match.trunk;
-  const acquired = ctx.tracker.tryAcquire(trunk.leaseScopes);
-  if (!acquired.ok) {
-    return { kind: 'reject', status: 503, reason: 'Trunk concurrent call limit exceeded', headers: [], alert: 10004, outcome: 'concurrency_limited', match };
+const ipAclAndCredentials: Check = ({ req, trunk, ctx }) => {
+  const acl = trunk.aclAllows;
+  const credentials = trunk.config.auth.credentials;
+  if (acl === undefined && credentials.length === 0) return reject(403, 'Forbidden', 'forbidden', 32200);
+  if (acl !== undefined && !acl(req.source?.address ?? '')) return reject(403, 'Forbidden', 'forbidden', 32201);
+  if (credentials.length === 0) return undefined;
+  const verdict = ctx.digest.verify(req.headers.get('proxy-authorization'), req.method, credentials);
+  if (verdict.ok) return undefined;
+  switch (verdict.kind) {
+    case 'challenge':
+      return reject(407, 'Proxy Authentication Required', 'unauthorized', undefined, [['Proxy-Authenticate', ctx.digest.challenge(false)]]);
+    case 'stale':
+      return reject(407, 'Proxy Authentication Required', 'unauthorized', undefined, [['Proxy-Authenticate', ctx.digest.challenge(true)]]);
+    case 'refused':
+      return reject(403, 'Forbidden', 'unauthorized', 32202);
   }
+};
+
+/** Check 5: Max-Forwards, when present, is above 0 (a request without one is taken as 70, RFC 3261 §16.6). */
+const maxForwards: Check = ({ req }) => {
+  const value = req.headers.get('max-forwards');
+  if (value === undefined) return undefined;
+  return parseBoundedInt(value.trim(), 255) > 0 ? undefined : reject(483, 'Too Many Hops', 'too_many_hops', 32006);
+};
+
+/** Check 6: the called number is E.164. */
+const calledNumberE164: Check = ({ called }) => (E164.test(called) ? undefined : reject(400, 'Invalid Phone Number', 'invalid_number', 32101));
+
+/** The user part of the first address in a header value, or undefined. */
+function addressUser(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const first: string[] = [];
+  splitList(value, first);
+  const na = parseNameAddr(first[0] ?? '');
+  if (!na.ok) return undefined;
+  const uri = parseUri(na.value.uri);
+  return uri.ok ? uri.uri.user : undefined;
+}
+
+/**
+ * The caller ID: the From user if it is a phone number, else the
+ * P-Asserted-Identity's, else the Remote-Party-ID's (SPEC §4.2 check 7).
+ */
+export function callerId(req: SipRequest): string | undefined {
+  for (const candidate of [addressUser(req.headers.get('from')), addressUser(req.headers.get('p-asserted-identity')), addressUser(req.headers.get('remote-party-id'))]) {
+    if (candidate !== undefined && E164.test(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+/** Check 7: the caller ID is one of the account's numbers or verified caller IDs (only when configured). */
+const callerIdAllowed: Check = ({ req, trunk }) => {
+  const allowed = trunk.account.callerIds;
+  if (allowed === undefined) return undefined;
+  const id = callerId(req);
+  return id !== undefined && allowed.includes(id) ? undefined : reject(403, 'Invalid Caller ID', 'forbidden', 32204);
+};
+
+/** Check 8: a trial account calls verified numbers only. */
+const trialVerified: Check = ({ trunk, called }) =>
+  trunk.account.type !== 'trial' || trunk.account.verifiedNumbers.includes(called) ? undefined : reject(400, 'The number is unverified', 'unverified', 32100);
+
+/** Check 9: the destination's country code is in the account's geo permissions. */
+const geoPermitted: Check = ({ trunk, called }) => {
+  const digits = called.slice(1);
+  return trunk.account.geoPermissions.some((code) => digits.startsWith(code)) ? undefined : reject(403, 'No International Authorization', 'forbidden', 32205);
+};
+
+export function matchesPattern(pattern: string, number: string): boolean {
+  if (pattern === '*') return true;
+  return pattern.endsWith('*') ? number.startsWith(pattern.slice(0, -1)) : pattern === number;
+}
+
+/** Check 10: the destination is not on the blocklist. */
+const notBlocked: Check = ({ ctx, called }) =>
+  ctx.directory.config.blocklist.some((p) => matchesPattern(p, called)) ? reject(403, 'Phone number is blocked for verification', 'forbidden', 32203) : undefined;
+
+/** Check 11: an SDP offer, if any, parses and offers PCMU or PCMA; no body is a late offer, allowed. */
+const usableOffer: Check = ({ req }) => {
+  if (req.body.length === 0) return undefined;
+  const type = req.contentType;
+  if (type !== undefined && type !== 'application/sdp') return reject(415, 'Unsupported Media Type', 'unsupported_media', undefined, [['Accept', 'application/sdp']]);
+  const offer = readAudioOffer(req.body.toString('utf8'));
+  if (!offer.ok) return reject(400, 'Bad Request', 'unsupported_media', 32102);
+  return pickCodec(offer.offer, ['PCMU', 'PCMA']) === undefined ? reject(415, 'Unsupported Media Type', 'unsupported_media') : undefined;
+};
+
+/** Checks 2-11, in the provider's order. */
+export const ORDERED_CHECKS: ReadonlyArray<readonly [string, Check]> = [
+  ['account-active', accountActive],
+  ['ip-acl-and-credentials', ipAclAndCredentials],
+  ['max-forwards', maxForwards],
+  ['called-number-e164', calledNumberE164],
+  ['caller-id', callerIdAllowed],
+  ['trial-verified', trialVerified],
+  ['geo-permissions', geoPermitted],
+  ['blocklist', notBlocked],
+  ['sdp-offer', usableOffer],
+];
+
+function trunkLimiter(trunk: CompiledTrunk, region: Region, ctx: AdmissionContext): RateLimiter {
+  const algorithm: CpsAlgorithm = ctx.directory.config.cps.algorithm;
+  return ctx.cps.limiter(`trunk:${trunk.name}:${region}`, algorithm, ctx.cpsFor(trunk, region), trunk.config.burst);
+}
+
+function pooledLimiter(trunk: CompiledTrunk, region: Region, ctx: AdmissionContext): RateLimiter | undefined {
+  const pooled = trunk.account.pooledCps?.[region];
+  if (pooled === undefined) return undefined;
+  return ctx.cps.limiter(`account:${trunk.account.name}:${region}`, ctx.directory.config.cps.algorithm, pooled, null);
+}
+
+/** The trunk's CPS limiter for a region, if calls have used it (live state for the admin API). */
+export function liveTrunkLimiter(trunk: CompiledTrunk, region: Region, ctx: AdmissionContext): RateLimiter | undefined {
+  return ctx.cps.peek(`trunk:${trunk.name}:${region}`);
+}
+
+/**
+ * Checks 2-14 for an identified trunk. The CPS tokens taken at checks 12 and
+ * 13 are given back here, in this one place, when a later check refuses the
+ * call (SPEC §4.2): a rejected INVITE keeps neither a token nor a lease.
+ */
+export function admit(req: SipRequest, match: TrunkMatch, ctx: AdmissionContext): AdmissionDecision {
+  const trunk = match.trunk;
+  const uri = req.requestUri;
+  const input: CheckInput = { req, match, trunk, ctx, called: uri?.user ?? '' };
+  for (const [, check] of ORDERED_CHECKS) {
+    const rejection = check(input);
+    if (rejection !== undefined) return { kind: 'reject', match, ...rejection };
+  }
+  const now = ctx.cps.clock.now();
+  const taken: RateLimiter[] = [];
+  const refuse = (rejection: Rejection): AdmissionDecision => {
+    for (const limiter of taken) limiter.giveBack(now);
+    return { kind: 'reject', match, ...rejection };
+  };
+  const trunkCps = trunkLimiter(trunk, match.region, ctx);
+  if (!trunkCps.tryTake(now)) return refuse(reject(503, 'Trunk CPS limit exceeded', 'cps_limited', 32001));
+  taken.push(trunkCps);
+  const pooled = pooledLimiter(trunk, match.region, ctx);
+  if (pooled !== undefined) {
+    if (!pooled.tryTake(now)) return refuse(reject(503, 'Trunk CPS limit exceeded', 'pooled_cps_limited', 32012));
+    taken.push(pooled);
+  }
+  const acquired = ctx.tracker.tryAcquire(trunk.leaseScopes);
+  if (!acquired.ok) return refuse(reject(503, 'Trunk concurrent call limit exceeded', 'concurrency_limited', 10004));
   return {
     kind: 'admit',
     match,

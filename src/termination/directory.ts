@@ -5,6 +5,7 @@
  */
 import type { AccountConfig, Config, Region, TrunkConfig } from '../config/schema.js';
 import { cidrMatcher } from '../config/cidr.js';
+import { accountTrunkingCap } from '../limits/account-limits.js';
 import type { LeaseScope } from '../limits/concurrency.js';
 import { edgeByLabel } from './edges.js';
 
@@ -38,6 +39,7 @@ export function maxCallDurationMs(account: AccountConfig): number {
 export class Directory {
   readonly trunks = new Map<string, CompiledTrunk>();
   readonly accounts = new Map<string, AccountConfig>();
+  private readonly accountScopes = new Map<string, LeaseScope>();
   private readonly suffixFirst: string;
   private readonly suffixRest: string;
 
@@ -53,8 +55,8 @@ export class Directory {
         aclAllows: t.auth.ipAcl.length > 0 ? cidrMatcher(t.auth.ipAcl) : undefined,
         maxDurationMs: maxCallDurationMs(account),
         leaseScopes: [
-          { key: `trunk:${t.name}`, cap: null },
-          { key: `account:${account.name}`, cap: null },
+          { key: `trunk:${t.name}`, cap: t.maxConcurrentCalls },
+          this.accountScope(account),
         ],
       });
     }
@@ -62,6 +64,19 @@ export class Directory {
     const dot = suffix.indexOf('.');
     this.suffixFirst = suffix.slice(0, dot);
     this.suffixRest = suffix.slice(dot + 1);
+  }
+
+  /** One shared scope per account: the account-type cap of SPEC §3 across all its trunks. */
+  private accountScope(account: AccountConfig): LeaseScope {
+    let scope = this.accountScopes.get(account.name);
+    if (scope === undefined) {
+      scope = {
+        key: `account:${account.name}`,
+        cap: accountTrunkingCap({ type: account.type, legacy: account.legacy, trunkingConcurrentCalls: account.limits.trunkingConcurrentCalls }),
+      };
+      this.accountScopes.set(account.name, scope);
+    }
+    return scope;
   }
 
   /**

@@ -22,8 +22,13 @@ export interface FrontDoorOptions {
   context: () => AdmissionContext;
   /** Reason phrase of the 100 (SPEC §4.1). */
   tryingReason: string;
+  /** True while shutting down: new INVITEs get 503 with Retry-After (SPEC §7.1). */
+  draining: () => boolean;
   logger: Logger;
 }
+
+/** Seconds a PBX is asked to wait before retrying while the gateway drains. */
+export const DRAIN_RETRY_AFTER_SECONDS = 30;
 
 export class FrontDoor implements UserAgentApplication {
   readonly stats = { dropped: 0, rejected: 0, admitted: 0 };
@@ -68,6 +73,22 @@ export class FrontDoor implements UserAgentApplication {
     }
     // SPEC §4.1: the trunk is known, so 100 Trying goes out at once, with the provider's phrase.
     tx.reply(100, this.options.tryingReason);
+    if (this.options.draining()) {
+      this.settle(
+        {
+          kind: 'reject',
+          status: 503,
+          reason: 'Service Unavailable',
+          headers: [['Retry-After', String(DRAIN_RETRY_AFTER_SECONDS)]],
+          alert: undefined,
+          outcome: 'draining',
+          match,
+        },
+        req,
+        tx,
+      );
+      return;
+    }
     const unsupported = unsupportedRequired(req.optionTags('require'));
     if (unsupported.length > 0) {
       this.settle(
@@ -87,11 +108,17 @@ export class FrontDoor implements UserAgentApplication {
         this.stats.dropped++;
         tx.drop();
         return;
-      case 'reject':
+      case 'reject': {
         this.stats.rejected++;
-        if (decision.alert !== undefined) this.options.alerts.raise(decision.alert, { trunk: decision.match?.trunk.name });
-        tx.reply(decision.status, decision.reason, { headers: decision.headers });
+        const headers = [...decision.headers];
+        if (decision.alert !== undefined) {
+          const alert = this.options.alerts.raise(decision.alert, { trunk: decision.match?.trunk.name, detail: `${decision.status} ${decision.reason}` });
+          // Optional emulator header (SPEC §4.2): never on by default, the provider does not send it.
+          if (this.options.context().directory.config.sip.diagnostics) headers.push(['X-Trunkgate-Alert', `${alert.code} ${alert.text}`]);
+        }
+        tx.reply(decision.status, decision.reason, { headers });
         return;
+      }
       case 'admit':
         this.stats.admitted++;
         this.options.b2bua.start(tx, decision.info);

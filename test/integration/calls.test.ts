@@ -151,12 +151,14 @@ describe('built-in PSTN emulator', () => {
   });
 
   it.each(['+16504894546', '+14154758378', '+441618508378', '+551940422255'])("the provider's test number %s answers", async (number) => {
-    gateway = await startTestGateway({ pstn: { answerAfterMs: 0, rules: [{ number: '*', behaviour: 'busy' }] } });
+    // the UK and Brazil numbers need the account's geo permissions for +44 and +55
+    const accounts = [{ name: 'demo', type: 'business-pcp', geoPermissions: ['1', '44', '55'] }];
+    gateway = await startTestGateway({ accounts, pstn: { answerAfterMs: 0, rules: [{ number: '*', behaviour: 'busy' }] } });
     const r = await runPbx(gateway, { number, final: 486 });
     // a catch-all rule wins over the built-in test numbers (first match wins) …
     expectAllSucceeded(r, 1);
     await gateway.stop();
-    gateway = await startTestGateway();
+    gateway = await startTestGateway({ accounts });
     // … and with the default rules they answer
     const ok = await runPbx(gateway, { number, final: 200 });
     expectAllSucceeded(ok, 1);

@@ -1,0 +1,169 @@
+/**
+ * The CPS algorithms of SPEC §4.3. Each admits a call setup (`tryTake`) or
+ * not, and can give back the admission of a setup that a later check refused
+ * (`giveBack`). They keep no timers: time comes from the caller's clock.
+ *
+ * Accuracy contract (property-tested): over any run,
+ *   admitted ≤ burst + cps × elapsed seconds,
+ * and under steady overload, admitted ≥ cps × elapsed − 1.
+ */
+
+export type CpsAlgorithm = 'token-bucket' | 'sliding-window' | 'fixed-window';
+
+export interface RateLimiter {
+  readonly algorithm: CpsAlgorithm;
+  /** Calls per second. */
+  readonly cps: number;
+  /** The most admissions that can happen at once (token-bucket capacity; N of the windows). */
+  readonly burst: number;
+  tryTake(nowMs: number): boolean;
+  /** Undo the last `tryTake` that returned true (a later check refused the call). */
+  giveBack(nowMs: number): void;
+  /** Admissions available right now (for /v1/trunks): tokens, or window room. */
+  available(nowMs: number): number;
+}
+
+/**
+ * Token bucket (the default): refills at `cps` tokens per second up to
+ * `burst` (default: cps, at least 1); a setup takes one token.
+ */
+export class TokenBucket implements RateLimiter {
+  readonly algorithm = 'token-bucket' as const;
+  readonly burst: number;
+  private tokens: number;
+  private last: number | undefined;
+
+  constructor(
+    readonly cps: number,
+    burst?: number | null,
+  ) {
+    this.burst = Math.max(1, burst ?? Math.ceil(cps));
+    this.tokens = this.burst;
+  }
+
+  private refill(now: number): void {
+    if (this.last !== undefined && now > this.last) {
+      this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.cps);
+    }
+    if (this.last === undefined || now > this.last) this.last = now;
+  }
+
+  tryTake(now: number): boolean {
+    this.refill(now);
+    if (this.tokens >= 1) {
+      this.tokens -= 1;
+      return true;
+    }
+    return false;
+  }
+
+  giveBack(now: number): void {
+    this.refill(now);
+    this.tokens = Math.min(this.burst, this.tokens + 1);
+  }
+
+  available(now: number): number {
+    this.refill(now);
+    return Math.floor(this.tokens * 1000) / 1000;
+  }
+}
+
+/**
+ * The window shape for a rate: at most `limit` admissions per `windowMs`.
+ * Integer CPS: `cps` per 1 s. Fractional CPS: the smallest whole number of
+ * admissions that makes the rate exact (0.5 → 1 per 2 s; 2.5 → 3 per 1.2 s).
+ */
+export function windowShape(cps: number): { limit: number; windowMs: number } {
+  if (cps <= 0) return { limit: 0, windowMs: 1000 };
+  const limit = Math.max(1, Math.ceil(cps));
+  return { limit, windowMs: (limit / cps) * 1000 };
+}
+
+/** Sliding window: at most `limit` admissions in any `windowMs` interval (a log of admission times). */
+export class SlidingWindow implements RateLimiter {
+  readonly algorithm = 'sliding-window' as const;
+  readonly burst: number;
+  private readonly windowMs: number;
+  /** Admission times, oldest first (a ring of `limit` entries). */
+  private readonly times: number[] = [];
+
+  constructor(readonly cps: number) {
+    const shape = windowShape(cps);
+    this.burst = shape.limit;
+    this.windowMs = shape.windowMs;
+  }
+
+  private prune(now: number): void {
+    while (this.times.length > 0 && (this.times[0] as number) <= now - this.windowMs) this.times.shift();
+  }
+
+  tryTake(now: number): boolean {
+    this.prune(now);
+    if (this.times.length >= this.burst) return false;
+    this.times.push(now);
+    return true;
+  }
+
+  giveBack(_now: number): void {
+    this.times.pop();
+  }
+
+  available(now: number): number {
+    this.prune(now);
+    return this.burst - this.times.length;
+  }
+}
+
+/**
+ * Fixed window: at most `limit` admissions per wall-clock window (per second
+ * for integer CPS), reset at each boundary, like Kamailio's TAILDROP.
+ */
+export class FixedWindow implements RateLimiter {
+  readonly algorithm = 'fixed-window' as const;
+  readonly burst: number;
+  private readonly windowMs: number;
+  private window = Number.NEGATIVE_INFINITY;
+  private count = 0;
+
+  constructor(readonly cps: number) {
+    const shape = windowShape(cps);
+    this.burst = shape.limit;
+    this.windowMs = shape.windowMs;
+  }
+
+  private roll(now: number): void {
+    const w = Math.floor(now / this.windowMs);
+    if (w !== this.window) {
+      this.window = w;
+      this.count = 0;
+    }
+  }
+
+  tryTake(now: number): boolean {
+    this.roll(now);
+    if (this.count >= this.burst) return false;
+    this.count++;
+    return true;
+  }
+
+  giveBack(now: number): void {
+    this.roll(now);
+    if (this.count > 0) this.count--;
+  }
+
+  available(now: number): number {
+    this.roll(now);
+    return this.burst - this.count;
+  }
+}
+
+export function createRateLimiter(algorithm: CpsAlgorithm, cps: number, burst?: number | null): RateLimiter {
+  switch (algorithm) {
+    case 'token-bucket':
+      return new TokenBucket(cps, burst);
+    case 'sliding-window':
+      return new SlidingWindow(cps);
+    case 'fixed-window':
+      return new FixedWindow(cps);
+  }
+}
