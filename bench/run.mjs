@@ -4,6 +4,7 @@ import { benchParse } from './parse.mjs';
 import { benchAnswerRate } from './answer-rate.mjs';
 import { requireSipp } from './lib.mjs';
 import { benchB2buaRates, benchMemoryPerCall } from './b2bua.mjs';
+import { benchAdmissionLatency, benchRejections } from './admission.mjs';
 
 const BENCHES = {
   parse: () => benchParse(),
@@ -14,6 +15,11 @@ const BENCHES = {
   'b2bua-rate': () => {
     requireSipp();
     return benchB2buaRates();
+  },
+  'admission-latency': () => benchAdmissionLatency(),
+  rejections: () => {
+    requireSipp();
+    return benchRejections();
   },
   'memory-per-call': () => {
     requireSipp();

@@ -3,7 +3,7 @@
  * bounded in calls and time, and read its own counters.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { createSocket } from 'node:dgram';
 import { tmpdir } from 'node:os';
@@ -28,6 +28,8 @@ export interface SippRun {
   service?: string;
   /** Log every message with timestamps (-trace_msg). */
   traceMessages?: boolean;
+  /** Count every scenario step (-trace_counts). */
+  traceCounts?: boolean;
 }
 
 export interface SippResult {
@@ -44,6 +46,8 @@ export interface SippResult {
   messageLog: string | undefined;
   /** The -trace_err log (unexpected messages etc.). */
   errorLog: string | undefined;
+  /** Final per-step counters from -trace_counts (e.g. `4_503_Recv`), when asked for. */
+  counts: Record<string, number>;
   localPort: number;
   dir: string;
 }
@@ -83,6 +87,7 @@ export function sippProcessArgs(run: SippRun, localPort: number, dir: string): s
   args.push('-trace_stat', '-stf', join(dir, 'stats.csv'), '-fd', '1');
   args.push('-trace_err', '-error_file', join(dir, 'errors.log'));
   if (run.traceMessages) args.push('-trace_msg', '-message_file', join(dir, 'messages.log'));
+  if (run.traceCounts) args.push('-trace_counts');
   args.push(...(run.extraArgs ?? []));
   return args;
 }
@@ -116,7 +121,8 @@ async function portTaken(port: number, transport: 'u1' | 't1'): Promise<boolean>
 export async function startSipp(run: SippRun): Promise<StartedSipp> {
   const localPort = run.localPort ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'trunkgate-sipp-'));
-  const child = spawn('sipp', sippProcessArgs(run, localPort, dir), { stdio: ['ignore', 'pipe', 'pipe'] });
+  // cwd: SIPp writes its -trace_counts file next to itself
+  const child = spawn('sipp', sippProcessArgs(run, localPort, dir), { stdio: ['ignore', 'pipe', 'pipe'], cwd: dir });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => {
@@ -173,9 +179,17 @@ function readResult(exitCode: number | null, stdout: string, stderr: string, loc
     stderr,
     messageLog: existsSync(messagesPath) ? readFileSync(messagesPath, 'utf8') : undefined,
     errorLog: existsSync(errorsPath) ? readFileSync(errorsPath, 'utf8') : undefined,
+    counts: readCounts(dir),
     localPort,
     dir,
   };
+}
+
+function readCounts(dir: string): Record<string, number> {
+  const file = readdirSync(dir).find((f) => f.endsWith('_counts.csv'));
+  if (file === undefined) return {};
+  const stats = readStats(join(dir, file));
+  return Object.fromEntries(Object.entries(stats).map(([k, v]) => [k, Number(v)]));
 }
 
 function readStats(path: string): Record<string, string> {

@@ -1,0 +1,210 @@
+/**
+ * The provider's front door against real SIPp (issue: config, trunks,
+ * accounts, auth, number rules, and CPS and concurrency limits): the exact
+ * 503s under load, held to SPEC §4.3's accuracy contract, and the other
+ * refusals of SPEC §4.2.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Gateway } from '../../src/gateway.js';
+import type { AdmissionDecision } from '../../src/termination/admission.js';
+import { startTestGateway, sipTarget } from '../support/gateway.js';
+import { pbxScenario } from '../support/scenarios.js';
+import { type SippResult, runSipp } from '../support/sipp.js';
+import { waitFor } from '../support/wait-for.js';
+
+const PACK = new URL('../../sip-scenarios/', import.meta.url).pathname;
+const SCENARIOS = new URL('../scenarios/', import.meta.url).pathname;
+const TRUNK_HOST = ['-key', 'trunk', 'demo.pstn.twilio.com'];
+
+let gateway: Gateway | undefined;
+
+afterEach(async () => {
+  await gateway?.stop();
+  gateway = undefined;
+});
+
+/** Every admission decision with the time it was made (the gateway's own clock). */
+function recordDecisions(g: Gateway): Array<{ at: number; decision: AdmissionDecision }> {
+  const log: Array<{ at: number; decision: AdmissionDecision }> = [];
+  g.frontDoor.onDecision = (decision) => log.push({ at: g.clock.now(), decision });
+  return log;
+}
+
+function count(r: SippResult, step: RegExp): number {
+  const key = Object.keys(r.counts).find((k) => step.test(k));
+  if (key === undefined) throw new Error(`no SIPp count matching ${step}: ${Object.keys(r.counts).join(', ')}`);
+  return r.counts[key] as number;
+}
+
+async function settled(g: Gateway): Promise<void> {
+  await waitFor(() => g.b2bua.activeCalls === 0 && g.tracker.active === 0, { timeoutMs: 15_000, what: 'calls to end' });
+  expect(g.tracker.doubleReleases).toBe(0);
+}
+
+function trunk(extra: Record<string, unknown>): Record<string, unknown> {
+  return { name: 'demo', account: 'demo', auth: { ipAcl: ['127.0.0.0/8', '::1/128'] }, route: 'builtin', ...extra };
+}
+
+describe('CPS: 5× overload for 10 s, counted by SIPp, held to the accuracy contract', () => {
+  it.each([
+    [1, 'udp'],
+    [5, 'udp'],
+    [20, 'udp'],
+    [5, 'tcp'],
+  ] as const)('CPS %i over %s', async (cps, transport) => {
+    gateway = await startTestGateway({ trunks: [trunk({ cps: { default: cps } })] });
+    const g = gateway;
+    const decisions = recordDecisions(g);
+    const offered = 5 * cps;
+    const calls = offered * 10;
+    const r = await runSipp({
+      scenario: PACK + 'cps-burst.xml',
+      target: sipTarget(g, transport),
+      transport: transport === 'tcp' ? 't1' : 'u1',
+      service: '+14155550123',
+      calls,
+      rate: offered,
+      timeoutSeconds: 40,
+      traceCounts: true,
+      extraArgs: TRUNK_HOST,
+    });
+    expect(r.failed, r.errorLog).toBe(0);
+    expect(r.successful).toBe(calls);
+    const ok = count(r, /^\d+_200_Recv$/);
+    const refused = count(r, /^\d+_503_Recv$/);
+    expect(ok + refused).toBe(calls);
+    // SIPp's counts and the gateway's agree, and every refusal was the CPS one
+    const admitted = decisions.filter((d) => d.decision.kind === 'admit');
+    const rejected = decisions.filter((d) => d.decision.kind === 'reject');
+    expect(admitted).toHaveLength(ok);
+    expect(rejected).toHaveLength(refused);
+    expect(rejected.every((d) => d.decision.kind === 'reject' && d.decision.reason === 'Trunk CPS limit exceeded' && d.decision.outcome === 'cps_limited')).toBe(true);
+    expect(g.alerts.counts.get(32001)).toBe(refused);
+    // SPEC §4.3: admitted ≤ burst + CPS × elapsed, and ≥ CPS × elapsed − 1 under steady overload
+    const elapsed = ((decisions[decisions.length - 1]?.at ?? 0) - (decisions[0]?.at ?? 0)) / 1000;
+    const burst = Math.max(1, Math.ceil(cps));
+    expect(ok).toBeLessThanOrEqual(burst + cps * elapsed);
+    expect(ok).toBeGreaterThanOrEqual(cps * elapsed - 1);
+    await settled(g);
+  });
+});
+
+describe('concurrency', () => {
+  it('a trial account (trunking cap 4), calls held 3 s at 10 calls/s: never more than 4 at once, the rest 503', async () => {
+    gateway = await startTestGateway({
+      accounts: [{ name: 'demo', type: 'trial', verifiedNumbers: ['+14155550123'] }],
+      trunks: [trunk({ cps: { default: 100 } })],
+    });
+    const g = gateway;
+    let peak = 0;
+    const decisions: AdmissionDecision[] = [];
+    g.frontDoor.onDecision = (d) => {
+      decisions.push(d);
+      peak = Math.max(peak, g.tracker.active);
+    };
+    const calls = 50;
+    const r = await runSipp({
+      scenario: PACK + 'cps-burst.xml',
+      target: sipTarget(g),
+      service: '+14155550123',
+      calls,
+      rate: 10,
+      timeoutSeconds: 40,
+      traceCounts: true,
+      extraArgs: [...TRUNK_HOST, '-d', '3000'],
+    });
+    expect(r.failed, r.errorLog).toBe(0);
+    const ok = count(r, /^\d+_200_Recv$/);
+    const refused = count(r, /^\d+_503_Recv$/);
+    expect(ok + refused).toBe(calls);
+    expect(peak).toBe(4);
+    // 5 s of offers, 3 s holds: the four slots are filled twice
+    expect(ok).toBeGreaterThanOrEqual(8);
+    expect(ok).toBeLessThanOrEqual(12);
+    const rejected = decisions.filter((d) => d.kind === 'reject');
+    expect(rejected.every((d) => d.kind === 'reject' && d.status === 503 && d.reason === 'Trunk concurrent call limit exceeded')).toBe(true);
+    expect(g.alerts.counts.get(10004)).toBe(refused);
+    await settled(g);
+  });
+});
+
+describe('digest authentication', () => {
+  const credentials = { ipAcl: ['127.0.0.0/8'], credentials: [{ username: 'pbx', password: 'Secret-pass-123' }] };
+
+  it('SIPp with [authentication] gets past the 407 with the right password', async () => {
+    gateway = await startTestGateway({ trunks: [trunk({ cps: { default: 100 }, auth: credentials })] });
+    const r = await runSipp({
+      scenario: PACK + 'digest-auth.xml',
+      target: sipTarget(gateway),
+      service: '+14155550123',
+      calls: 5,
+      rate: 10,
+      traceCounts: true,
+      extraArgs: [...TRUNK_HOST, '-au', 'pbx', '-ap', 'Secret-pass-123'],
+    });
+    expect(r.failed, r.errorLog).toBe(0);
+    expect(count(r, /^\d+_407_Recv$/)).toBe(5);
+    expect(count(r, /^\d+_403_Recv$/)).toBe(0);
+    expect(gateway.b2bua.stats.ended.answered).toBe(5);
+    await settled(gateway);
+  });
+
+  it('a wrong password gets 403 Forbidden (alert 32202)', async () => {
+    gateway = await startTestGateway({ trunks: [trunk({ cps: { default: 100 }, auth: credentials })] });
+    const r = await runSipp({
+      scenario: PACK + 'digest-auth.xml',
+      target: sipTarget(gateway),
+      service: '+14155550123',
+      calls: 3,
+      rate: 10,
+      traceCounts: true,
+      extraArgs: [...TRUNK_HOST, '-au', 'pbx', '-ap', 'not-the-password'],
+    });
+    expect(r.failed, r.errorLog).toBe(0);
+    expect(count(r, /^\d+_403_Recv$/)).toBe(3);
+    expect(gateway.alerts.counts.get(32202)).toBe(3);
+    expect(gateway.tracker.issued).toBe(0);
+  });
+});
+
+describe('other refusals', () => {
+  it('an ACL miss gets 403 Forbidden (alert 32201)', async () => {
+    gateway = await startTestGateway({ trunks: [trunk({ auth: { ipAcl: ['10.0.0.0/8'] } })] });
+    const r = await runSipp({ scenario: pbxScenario({ number: '+14155550123', final: 403, finalReason: 'Forbidden' }), target: sipTarget(gateway), calls: 2, rate: 10 });
+    expect(r.failed, r.errorLog).toBe(0);
+    expect(gateway.alerts.counts.get(32201)).toBe(2);
+  });
+
+  it('a non-E.164 number gets 400 Invalid Phone Number (alert 32101)', async () => {
+    gateway = await startTestGateway();
+    const r = await runSipp({ scenario: pbxScenario({ number: '4155550123', final: 400, finalReason: 'Invalid Phone Number' }), target: sipTarget(gateway), calls: 2, rate: 10 });
+    expect(r.failed, r.errorLog).toBe(0);
+    expect(gateway.alerts.counts.get(32101)).toBe(2);
+  });
+
+  it('an unknown domain gets no response at all, not even 100', async () => {
+    gateway = await startTestGateway({ sip: { fallbackTrunk: null } });
+    const r = await runSipp({
+      scenario: SCENARIOS + 'expect-silence.xml',
+      target: sipTarget(gateway),
+      service: '+14155550123',
+      calls: 3,
+      rate: 10,
+      traceCounts: true,
+      extraArgs: ['-key', 'trunk', 'nosuchtrunk.pstn.twilio.com'],
+    });
+    expect(count(r, /^\d+_100_Recv$/)).toBe(0);
+    expect(gateway.frontDoor.stats.dropped).toBeGreaterThanOrEqual(3);
+    expect(gateway.transport.stats.messages.out.udp.size).toBe(0);
+  });
+
+  it('with unknownDomain: reject, an unknown domain gets 403 Forbidden', async () => {
+    gateway = await startTestGateway({ sip: { fallbackTrunk: null, unknownDomain: 'reject' } });
+    const r = await runSipp({
+      scenario: pbxScenario({ domain: 'nosuchtrunk.pstn.twilio.com', number: '+14155550123', final: 403, finalReason: 'Forbidden' }),
+      target: sipTarget(gateway),
+      calls: 1,
+    });
+    expect(r.failed, r.errorLog).toBe(0);
+  });
+});
