@@ -6,7 +6,8 @@
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import pino from 'pino';
-import { DEFAULT_CONFIG_PATH, formatProblems, readConfigRaw, validateConfig } from './config/load.js';
+import { type ConfigResult, DEFAULT_CONFIG_PATH, formatProblems, readConfigRaw, validateConfig } from './config/load.js';
+import { HttpListenError } from './http/server.js';
 import { applyOverrides } from './config/overrides.js';
 import { createGateway } from './gateway.js';
 import { ListenError } from './sip/transport/index.js';
@@ -61,30 +62,49 @@ async function start(opts: StartOptions): Promise<number> {
     level: opts.logLevel,
     redact: { paths: ['*.authorization', '*.proxyAuthorization', '*.password', 'config.trunks[*].auth.credentials'], censor: '[redacted]' },
   });
-  const gateway = createGateway({ config: result.config, logger });
+  // A reload reads the file again and applies the same command-line overrides.
+  const reloadConfig = (): ConfigResult => {
+    const again = readConfigRaw(path);
+    if (!again.ok) return again;
+    try {
+      return validateConfig(applyOverrides(again.raw, opts));
+    } catch (err) {
+      return { ok: false, problems: [{ path: '', value: undefined, message: (err as Error).message }] };
+    }
+  };
+  const gateway = createGateway({ config: result.config, logger, reloadConfig });
   try {
     await gateway.start();
   } catch (err) {
-    if (err instanceof ListenError) {
+    if (err instanceof ListenError || err instanceof HttpListenError) {
       process.stderr.write(`trunkgate: ${err.message}\n`);
       return 1;
     }
     throw err;
   }
   const listening = gateway.listeners.map((l) => `${l.transport}://${l.family === 'IPv6' ? `[${l.address}]` : l.address}:${l.port}`);
-  process.stdout.write(`trunkgate listening on ${listening.join(', ')} (config: ${path})\n`);
+  const http = gateway.httpAddress;
+  process.stdout.write(`trunkgate listening on ${listening.join(', ')}; HTTP on ${http === undefined ? '-' : `http://${http.host}:${http.port}`} (config: ${path})\n`);
   const trunks = result.config.trunks.map((t) => `${t.name}.${result.config.sip.domainSuffix}`);
   if (trunks.length > 0) process.stdout.write(`trunks: ${trunks.join(', ')}\n`);
 
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string): void => {
-      logger.info({ signal }, 'stopping');
-      resolve();
-    };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGHUP', () => {
+    const r = gateway.reload();
+    if (r.ok) logger.info({ warnings: r.value.warnings }, 'SIGHUP: configuration reloaded');
+    else logger.error({ problems: r.details }, `SIGHUP: ${r.message}`);
   });
-  await gateway.stop();
+  const signal = await new Promise<string>((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+  });
+  logger.info({ signal, activeCalls: gateway.b2bua.activeCalls }, 'draining, then stopping');
+  // A second signal stops at once.
+  const now = (): void => {
+    void gateway.stop().then(() => process.exit(0));
+  };
+  process.once('SIGINT', now);
+  process.once('SIGTERM', now);
+  await gateway.drain();
   return 0;
 }
 

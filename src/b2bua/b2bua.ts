@@ -29,9 +29,14 @@ export class B2bua {
   };
   /** Called once per call when it ends (metrics). */
   onCallEnded: ((call: Call, disposition: Disposition) => void) | undefined;
+  /** Called once per call when its INVITE got a final response (metrics). */
+  onCallSetUp: ((call: Call, setupSeconds: number) => void) | undefined;
 
   private readonly hooks = {
-    settled: (_call: Call, tx: InviteServerTransaction) => this.byTransaction.delete(tx),
+    settled: (call: Call, tx: InviteServerTransaction, setupSeconds: number) => {
+      this.byTransaction.delete(tx);
+      this.onCallSetUp?.(call, setupSeconds);
+    },
     ended: (call: Call, disposition: Disposition) => this.ended(call, disposition),
   };
 

@@ -31,8 +31,8 @@ export interface CallInfo {
 }
 
 export interface CallHooks {
-  /** The INVITE got its final response: the call no longer needs its transaction. */
-  settled(call: Call, tx: InviteServerTransaction): void;
+  /** The INVITE got its final response (after `setupSeconds`): the call no longer needs its transaction. */
+  settled(call: Call, tx: InviteServerTransaction, setupSeconds: number): void;
   ended(call: Call, disposition: Disposition): void;
 }
 
@@ -117,7 +117,8 @@ export class Call implements BLegEvents, DialogUsage {
     const tx = this.inviteTx;
     if (tx === undefined) return;
     this.inviteTx = undefined;
-    this.hooks.settled(this, tx);
+    const arrived = tx.request.source?.receivedAt;
+    this.hooks.settled(this, tx, arrived === undefined ? 0 : (performance.now() - arrived) / 1000);
   }
 
   // ------------------------------------------------------------ B-leg events

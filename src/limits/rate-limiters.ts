@@ -44,6 +44,10 @@ export class TokenBucket implements RateLimiter {
   private refill(now: number): void {
     if (this.last !== undefined && now > this.last) {
       this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.cps);
+      // Snap rounding error (ten refills of 0.1 sum to 0.9999999999999999): without this,
+      // a 1-token bucket under steady overload loses a whole arrival gap per token.
+      const whole = Math.round(this.tokens);
+      if (Math.abs(this.tokens - whole) < 1e-9) this.tokens = whole;
     }
     if (this.last === undefined || now > this.last) this.last = now;
   }

@@ -95,8 +95,6 @@ export class DigestAuth {
     if (parts.length !== 3 || !safeEqual(this.mac(`${parts[0]}.${parts[1]}`), parts[2] as string)) {
       return { ok: false, kind: 'refused', why: 'nonce was not issued by this gateway' };
     }
-    const issued = parseInt(parts[0] as string, 16);
-    if (!Number.isFinite(issued) || this.now() - issued > this.nonceTtlMs) return { ok: false, kind: 'stale' };
     const algorithmName = (p['algorithm'] ?? 'MD5').toUpperCase();
     const algorithm = algorithmName === 'MD5' ? 'MD5' : algorithmName === 'SHA-256' ? 'SHA-256' : undefined;
     if (algorithm === undefined) return { ok: false, kind: 'refused', why: `algorithm ${algorithmName} is not supported` };
@@ -121,6 +119,9 @@ export class DigestAuth {
       return { ok: false, kind: 'refused', why: `qop ${qop} is not supported` };
     }
     if (!safeEqual(expected, response.toLowerCase())) return { ok: false, kind: 'refused', why: 'wrong password' };
+    // Stale only with a valid digest: the client knows the password and may just retry (RFC 2617 §3.2.1).
+    const issued = parseInt(parts[0] as string, 16);
+    if (!Number.isFinite(issued) || this.now() - issued > this.nonceTtlMs) return { ok: false, kind: 'stale' };
     // Replay: each nonce count may be used once, and must grow.
     const last = this.seen.get(nonce);
     if (last !== undefined && nc <= last) return { ok: false, kind: 'refused', why: 'replayed nonce count' };

@@ -208,3 +208,31 @@ describe('other refusals', () => {
     expect(r.failed, r.errorLog).toBe(0);
   });
 });
+
+describe('what never touches a limiter', () => {
+  it('a retransmitted INVITE takes one CPS token, not two', async () => {
+    // burst 2 at a negligible rate: the bucket tells exactly how many tokens were taken
+    gateway = await startTestGateway({ trunks: [trunk({ cps: { default: 0.001 }, burst: 2 })], pstn: { answerAfterMs: 300 } });
+    const g = gateway;
+    const r = await runSipp({ scenario: SCENARIOS + 'invite-retransmitted.xml', target: sipTarget(g), calls: 1, timeoutSeconds: 20, extraArgs: ['-nr'] });
+    expect(r.failed, r.errorLog).toBe(0);
+    expect(g.transactions.stats.retransmissionsAbsorbed).toBeGreaterThanOrEqual(1);
+    const limiter = g.cps.peek('trunk:demo:us1');
+    expect(limiter?.available(g.clock.now())).toBeCloseTo(1, 1);
+    await settled(g);
+  });
+
+  it('in-dialog requests (re-INVITE, UPDATE, INFO) pass at CPS 1 right after the call setup took the only token', async () => {
+    gateway = await startTestGateway({ trunks: [trunk({ cps: { default: 1 } })] });
+    const g = gateway;
+    const r = await runSipp({
+      scenario: pbxScenario({ number: '+14155550123', final: 200, then: { kind: 'in-dialog', methods: ['INVITE', 'UPDATE', 'INFO', 'INVITE'], expect: [200, 200, 200, 200] } }),
+      target: sipTarget(g),
+      calls: 1,
+    });
+    expect(r.failed, r.errorLog).toBe(0);
+    expect(g.frontDoor.stats.admitted).toBe(1);
+    expect(g.frontDoor.stats.rejected).toBe(0);
+    await settled(g);
+  });
+});

@@ -22,6 +22,8 @@ export interface MessageSource {
   localPort: number;
   /** For connection-oriented transports, the connection it arrived on. */
   connectionId: number | undefined;
+  /** performance.now() when it arrived (for latency histograms). */
+  receivedAt?: number;
 }
 
 interface Cached<T> {

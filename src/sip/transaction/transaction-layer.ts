@@ -62,7 +62,8 @@ export interface SendRequestOptions {
 }
 
 export class TransactionLayer implements ServerTransactionHost, ClientTransactionHost {
-  readonly timerConfig: TimerConfig;
+  /** T1/T2/T4 for new transactions (a reload may change them; live ones keep theirs). */
+  timerConfig: TimerConfig;
   tu: TransactionUser = { onRequest: () => undefined };
   private readonly servers = new Map<string, ServerTransaction>();
   private readonly clients = new Map<string, ClientTransaction>();

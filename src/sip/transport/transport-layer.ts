@@ -299,6 +299,7 @@ export class TransportLayer {
         localAddress: listener.address,
         localPort: listener.port,
         connectionId: undefined,
+        receivedAt: performance.now(),
       },
       false,
     );
@@ -400,6 +401,7 @@ export class TransportLayer {
       localAddress: conn.localAddress,
       localPort: conn.localPort,
       connectionId: conn.id,
+      receivedAt: performance.now(),
     };
   }
 

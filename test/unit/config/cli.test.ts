@@ -213,7 +213,7 @@ describe('trunkgate start and SIGTERM', () => {
       detail: () => `stdout=${stdout} stderr=${stderr}`,
     });
     expect(stdout).toMatch(
-      /^trunkgate listening on udp:\/\/127\.0\.0\.1:(\d+), tcp:\/\/127\.0\.0\.1:(\d+) \(config: .*trunkgate\.yaml\)\n/,
+      /^trunkgate listening on udp:\/\/127\.0\.0\.1:(\d+), tcp:\/\/127\.0\.0\.1:(\d+); HTTP on http:\/\/127\.0\.0\.1:(\d+) \(config: .*trunkgate\.yaml\)\n/,
     );
     const ports = /udp:\/\/127\.0\.0\.1:(\d+), tcp:\/\/127\.0\.0\.1:(\d+)/.exec(stdout);
     expect(Number(ports?.[1])).toBeGreaterThan(0);

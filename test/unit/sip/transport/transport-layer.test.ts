@@ -121,6 +121,7 @@ describe('TransportLayer', () => {
         localAddress: address,
         localPort: l.port,
         connectionId: undefined,
+        receivedAt: expect.any(Number),
       });
       expect(transport.stats.messages.in.udp.get('OPTIONS')).toBe(1);
     });
