@@ -5,6 +5,7 @@ import { benchAnswerRate } from './answer-rate.mjs';
 import { requireSipp } from './lib.mjs';
 import { benchB2buaRates, benchMemoryPerCall } from './b2bua.mjs';
 import { benchAdmissionLatency, benchRejections } from './admission.mjs';
+import { benchScrapeCost } from './scrape-cost.mjs';
 
 const BENCHES = {
   parse: () => benchParse(),
@@ -20,6 +21,10 @@ const BENCHES = {
   rejections: () => {
     requireSipp();
     return benchRejections();
+  },
+  'scrape-cost': () => {
+    requireSipp();
+    return benchScrapeCost();
   },
   'memory-per-call': () => {
     requireSipp();
