@@ -348,7 +348,7 @@ export class Gateway implements AdminApi {
       cpsAlgorithm: config.cps.algorithm,
       regions: REGIONS.map((region) => {
         const inForce = this.cpsInForce(t, region);
-        const limiter = this.cps.peek(`trunk:${t.name}:${region}`);
+        const limiter = this.cps.peek(`trunk:${t.name}:${region}`, { algorithm: config.cps.algorithm, cps: inForce.cps, burst: t.config.burst });
         return {
           region,
           cps: inForce.cps,
@@ -367,6 +367,7 @@ export class Gateway implements AdminApi {
       },
       auth: { ipAcl: [...t.config.auth.ipAcl], credentialUsernames: t.config.auth.credentials.map((c) => c.username) },
       maxCallDurationSeconds: t.maxDurationMs / 1000,
+      pstnAnswerAfterMs: t.config.route === 'builtin' ? config.pstn.answerAfterMs : null,
     };
   }
 

@@ -27,6 +27,8 @@ export interface BLegEvents {
   fail(status: number, reason: string, cause: BLegFailureCause, headers?: RelayedHeaders): void;
   /** The far end hung up after answer. */
   bye(): void;
+  /** The far end is gone after answer (its TCP connection closed): end the call. */
+  lost(): void;
   /** The far end sent an in-dialog request (re-INVITE, UPDATE, INFO) to relay to the caller. */
   request(method: string, body: RelayedBody | undefined): Promise<RelayResult>;
 }

@@ -169,6 +169,14 @@ export class Call implements BLegEvents, DialogUsage {
     this.finish('answered', 'bye-callee');
   }
 
+  /** The carrier went away mid-call: BYE the caller, release as a transport failure. */
+  lost(): void {
+    if (this.state !== 'answered') return;
+    this.log.info('carrier connection lost: ending the call');
+    this.byeA();
+    this.finish('failed', 'transport-error');
+  }
+
   async request(method: string, body: RelayedBody | undefined): Promise<RelayResult> {
     if (this.state !== 'answered') return { status: 481, reason: 'Call/Transaction Does Not Exist' };
     const r = await sendInDialog(this.core, this.a.dialog, method, { body: body?.body, contentType: body?.contentType });

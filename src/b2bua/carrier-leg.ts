@@ -26,6 +26,15 @@ export class CarrierLeg implements BLeg {
   private invite: OutgoingInvite | undefined;
   private dialog: Dialog | undefined;
   private cancelled = false;
+  /** Watches the carrier's TCP connection: when it closes, the call is over (SPEC §4.4 transport failure). */
+  private readonly onConnectionClosed = (info: { address: string; port: number }): void => {
+    const d = this.params.destination;
+    if (info.address !== d.address || info.port !== d.port) return;
+    if (this.state === 'answered') {
+      this.finish();
+      this.events.lost();
+    }
+  };
 
   constructor(
     private readonly core: UserAgentCore,
@@ -55,6 +64,7 @@ export class CarrierLeg implements BLeg {
     if (offer !== undefined && offer.body.length > 0 && offer.contentType !== undefined) headers.push(['Content-Type', offer.contentType]);
     const req: SipRequest = createRequest('INVITE', `sip:${p.called}@${theirs}${tcp}`, headers, offer?.body);
     this.state = 'calling';
+    if (dest.transport === 'tcp') this.core.layer.transport.connectionClosedListeners.add(this.onConnectionClosed);
     this.invite = new OutgoingInvite(
       this.core,
       req,
@@ -66,7 +76,7 @@ export class CarrierLeg implements BLeg {
         onAnswer: (res, dialog) => this.onAnswer(res, dialog),
         onFailure: (status, res, cause) => {
           if (this.state === 'ended') return;
-          this.state = 'ended';
+          this.finish();
           if (!this.cancelled) this.events.fail(status, res?.reason ?? '', cause, res === undefined ? undefined : passedOn(res));
         },
       },
@@ -151,6 +161,7 @@ export class CarrierLeg implements BLeg {
 
   private finish(): void {
     this.state = 'ended';
+    this.core.layer.transport.connectionClosedListeners.delete(this.onConnectionClosed);
     if (this.dialog !== undefined) this.core.unregister(this.dialog.key);
   }
 

@@ -29,6 +29,8 @@ export interface TrunkView {
   concurrency: { active: number; trunkCap: number | null; accountActive: number; accountCap: number | null };
   auth: { ipAcl: string[]; credentialUsernames: string[] };
   maxCallDurationSeconds: number;
+  /** For route builtin: how long the PSTN emulator rings before answering, by default (ms); null for a carrier route. */
+  pstnAnswerAfterMs: number | null;
 }
 
 export interface CallView {

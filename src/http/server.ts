@@ -18,6 +18,11 @@ export interface HttpOptions {
   bodyLimitBytes?: number;
 }
 
+const JSON_BODY_EXAMPLE = 'send Content-Type: application/json and a body like {"region": "us1", "cps": 5}';
+
+/** ISO-8601 date or date-time (Date.parse alone also takes "-1" or "1.5" as dates). */
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/;
+
 function error(reply: FastifyReply, status: number, code: string | number, message: string, details?: unknown): FastifyReply {
   return reply.code(status).send(details === undefined ? { code, message } : { code, message, details });
 }
@@ -34,6 +39,10 @@ export function buildHttpServer(api: AdminApi, options: HttpOptions): FastifyIns
   const app = Fastify({ logger: false, bodyLimit: options.bodyLimitBytes ?? 16 * 1024 });
 
   app.setErrorHandler((err: { statusCode?: number; code?: string; message: string }, _req, reply) => {
+    // A body that is not JSON is a bad body like any other (stable code, says what to send).
+    if (err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') {
+      return error(reply, 400, 'BAD_BODY', `body: ${err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' ? 'empty' : 'not valid JSON'}; ${JSON_BODY_EXAMPLE}`);
+    }
     const status = err.statusCode ?? 500;
     if (status >= 500) options.logger?.error({ err }, 'HTTP handler failed');
     return error(reply, status, err.code ?? 'INTERNAL', status >= 500 ? 'internal error (see the gateway log)' : err.message);
@@ -65,7 +74,7 @@ export function buildHttpServer(api: AdminApi, options: HttpOptions): FastifyIns
 
       v1.post<{ Params: { name: string }; Body: unknown }>('/trunks/:name/cps', async (req, reply) => {
         const body = req.body;
-        if (typeof body !== 'object' || body === null) return error(reply, 400, 'BAD_BODY', 'expected a JSON body like {"region": "us1", "cps": 5}');
+        if (typeof body !== 'object' || body === null || Array.isArray(body)) return error(reply, 400, 'BAD_BODY', `body: expected a JSON object; ${JSON_BODY_EXAMPLE}`);
         const b = body as Record<string, unknown>;
         const problems: string[] = [];
         if (typeof b['region'] !== 'string' || !(REGIONS as readonly string[]).includes(b['region'])) problems.push(`region: expected one of ${REGIONS.join(', ')}`);
@@ -89,7 +98,7 @@ export function buildHttpServer(api: AdminApi, options: HttpOptions): FastifyIns
         const since = req.query.since;
         if (since === undefined || since === '') return api.listAlerts();
         if (/^\d+$/.test(since)) return api.listAlerts({ seq: Number(since) });
-        const time = Date.parse(since);
+        const time = ISO_TIME.test(since) ? Date.parse(since) : Number.NaN;
         if (Number.isNaN(time)) return error(reply, 400, 'BAD_SINCE', 'since: expected an ISO-8601 time (2026-11-27T10:00:00Z) or an alert sequence number');
         return api.listAlerts({ time });
       });

@@ -19,7 +19,7 @@ export class CpsRegistry {
 
   /** The limiter for `key` with these settings (created, or replaced when the settings changed). */
   limiter(key: string, algorithm: CpsAlgorithm, cps: number, burst: number | null): RateLimiter {
-    const signature = `${algorithm}|${cps}|${burst ?? ''}`;
+    const signature = settingsSignature(algorithm, cps, burst);
     const entry = this.limiters.get(key);
     if (entry !== undefined && entry.signature === signature) return entry.limiter;
     const limiter = createRateLimiter(algorithm, cps, burst);
@@ -27,13 +27,24 @@ export class CpsRegistry {
     return limiter;
   }
 
-  /** The limiter for `key` if one exists (for live state). */
-  peek(key: string): RateLimiter | undefined {
-    return this.limiters.get(key)?.limiter;
+  /**
+   * The limiter for `key` if one exists (for live state). With `settings`,
+   * only if it has those settings: one with old settings is replaced on the
+   * next call, so its state no longer describes the limit.
+   */
+  peek(key: string, settings?: { algorithm: CpsAlgorithm; cps: number; burst: number | null }): RateLimiter | undefined {
+    const entry = this.limiters.get(key);
+    if (entry === undefined) return undefined;
+    if (settings !== undefined && entry.signature !== settingsSignature(settings.algorithm, settings.cps, settings.burst)) return undefined;
+    return entry.limiter;
   }
 
   /** Forget limiters whose scope no longer exists (after a reload). */
   retain(keep: (key: string) => boolean): void {
     for (const key of [...this.limiters.keys()]) if (!keep(key)) this.limiters.delete(key);
   }
+}
+
+function settingsSignature(algorithm: CpsAlgorithm, cps: number, burst: number | null): string {
+  return `${algorithm}|${cps}|${burst ?? ''}`;
 }

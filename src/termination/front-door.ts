@@ -8,7 +8,7 @@ import type { AlertLog } from '../alerts/alert-log.js';
 import type { B2bua } from '../b2bua/b2bua.js';
 import { unsupportedRequired } from '../b2bua/headers.js';
 import type { UserAgentApplication } from '../sip/dialog/index.js';
-import type { SipRequest } from '../sip/message/index.js';
+import { type SipRequest, type SipResponse, createResponse, newTag } from '../sip/message/index.js';
 import { InviteServerTransaction, type ServerTransaction } from '../sip/transaction/index.js';
 import { type AdmissionContext, type AdmissionDecision, admit, identify, unknownDomain } from './admission.js';
 
@@ -30,6 +30,11 @@ export interface FrontDoorOptions {
 /** Seconds a PBX is asked to wait before retrying while the gateway drains. */
 export const DRAIN_RETRY_AFTER_SECONDS = 30;
 
+function withHeaders(res: SipResponse, headers: ReadonlyArray<readonly [string, string]>): SipResponse {
+  for (const [name, value] of headers) res.headers.append(name, value);
+  return res;
+}
+
 export class FrontDoor implements UserAgentApplication {
   readonly stats = { dropped: 0, rejected: 0, admitted: 0 };
   /** Called for every decision on a new INVITE (metrics). */
@@ -42,21 +47,29 @@ export class FrontDoor implements UserAgentApplication {
       this.onInvite(req, tx);
       return;
     }
+    const res = this.statelessReply(req);
+    tx.respond(res);
+  }
+
+  /**
+   * Requests outside a call are answered without keeping any state (RFC 3261
+   * §8.2.7), so a flood of OPTIONS or REGISTER from a scanner costs no memory:
+   * OPTIONS pings get 200, REGISTER 405 (a PBX must not register to a trunk,
+   * SPEC §2.1), stray BYE/UPDATE/INFO 481, the rest 405 or 501.
+   */
+  statelessReply(req: SipRequest): SipResponse {
+    const tag = newTag();
     switch (req.method) {
       case 'OPTIONS':
-        tx.reply(200, undefined, { headers: [['Allow', ALLOW], ['Accept', 'application/sdp']] });
-        return;
+        return withHeaders(createResponse(req, 200, undefined, tag), [['Allow', ALLOW], ['Accept', 'application/sdp']]);
       case 'REGISTER':
-        // The PBX must not register to a trunk (SPEC §2.1).
-        tx.reply(405, undefined, { headers: [['Allow', ALLOW]] });
-        return;
+        return withHeaders(createResponse(req, 405, undefined, tag), [['Allow', ALLOW]]);
       case 'BYE':
       case 'UPDATE':
       case 'INFO':
-        tx.reply(481);
-        return;
+        return createResponse(req, 481, undefined, tag);
       default:
-        tx.reply(KNOWN_METHODS.has(req.method) ? 405 : 501, undefined, { headers: [['Allow', ALLOW]] });
+        return withHeaders(createResponse(req, KNOWN_METHODS.has(req.method) ? 405 : 501, undefined, tag), [['Allow', ALLOW]]);
     }
   }
 

@@ -61,7 +61,7 @@ describe('CPS: 5× overload for 10 s, counted by SIPp, held to the accuracy cont
       scenario: PACK + 'cps-burst.xml',
       target: sipTarget(g, transport),
       transport: transport === 'tcp' ? 't1' : 'u1',
-      service: '+14155550123',
+      called: '+14155550123',
       calls,
       rate: offered,
       timeoutSeconds: 40,
@@ -106,7 +106,7 @@ describe('concurrency', () => {
     const r = await runSipp({
       scenario: PACK + 'cps-burst.xml',
       target: sipTarget(g),
-      service: '+14155550123',
+      called: '+14155550123',
       calls,
       rate: 10,
       timeoutSeconds: 40,
@@ -136,7 +136,7 @@ describe('digest authentication', () => {
     const r = await runSipp({
       scenario: PACK + 'digest-auth.xml',
       target: sipTarget(gateway),
-      service: '+14155550123',
+      called: '+14155550123',
       calls: 5,
       rate: 10,
       traceCounts: true,
@@ -154,7 +154,7 @@ describe('digest authentication', () => {
     const r = await runSipp({
       scenario: PACK + 'digest-auth.xml',
       target: sipTarget(gateway),
-      service: '+14155550123',
+      called: '+14155550123',
       calls: 3,
       rate: 10,
       traceCounts: true,

@@ -402,7 +402,7 @@ describe('sip-scenarios pack', () => {
     const r = await runSipp({
       scenario: new URL('../../sip-scenarios/basic-call.xml', import.meta.url).pathname,
       target: sipTarget(gateway),
-      service: '+14155550123',
+      called: '+14155550123',
       calls: 3,
       rate: 10,
       timeoutSeconds: 20,

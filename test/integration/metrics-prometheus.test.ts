@@ -44,7 +44,7 @@ async function burst(g: Gateway): Promise<{ ok: number; refused: number }> {
   const r = await runSipp({
     scenario: PACK + 'cps-burst.xml',
     target: sipTarget(g),
-    service: '+14155550123',
+    called: '+14155550123',
     calls: 60,
     rate: 30,
     timeoutSeconds: 30,

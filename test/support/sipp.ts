@@ -3,7 +3,7 @@
  * bounded in calls and time, and read its own counters.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { createSocket } from 'node:dgram';
 import { tmpdir } from 'node:os';
@@ -26,6 +26,9 @@ export interface SippRun {
   extraArgs?: string[];
   /** The Request-URI user of the built-in scenarios (-s). */
   service?: string;
+  /** For the sip-scenarios pack: the number called ([field0]) and the caller ID ([field1]), as a one-line -inf CSV. */
+  called?: string;
+  caller?: string;
   /** Log every message with timestamps (-trace_msg). */
   traceMessages?: boolean;
   /** Count every scenario step (-trace_counts). */
@@ -81,6 +84,11 @@ export function sippProcessArgs(run: SippRun, localPort: number, dir: string): s
   args.push('-i', '127.0.0.1', '-p', String(localPort));
   args.push('-t', run.transport ?? 'u1');
   if (run.service !== undefined) args.push('-s', run.service);
+  if (run.called !== undefined) {
+    const csv = join(dir, 'numbers.csv');
+    writeFileSync(csv, `SEQUENTIAL\n${run.called};${run.caller ?? '+14155550100'};\n`);
+    args.push('-inf', csv);
+  }
   if (run.calls !== undefined) args.push('-m', String(run.calls));
   if (run.rate !== undefined) args.push('-r', String(run.rate));
   args.push('-nostdin', '-timeout', `${run.timeoutSeconds ?? 60}s`, '-timeout_error');

@@ -23,6 +23,8 @@ export interface UserAgentApplication {
   onRequest(req: SipRequest, tx: ServerTransaction): void;
   /** A CANCEL for an INVITE the application has not answered yet. */
   onCancel?(invite: InviteServerTransaction, cancel: SipRequest): void;
+  /** Answer an out-of-dialog non-INVITE request without keeping a transaction (see TransactionUser). */
+  statelessReply?(req: SipRequest): SipResponse | undefined;
 }
 
 export class UserAgentCore implements TransactionUser {
@@ -70,6 +72,10 @@ export class UserAgentCore implements TransactionUser {
 
   onCancel(invite: InviteServerTransaction, cancel: SipRequest): void {
     this.app.onCancel?.(invite, cancel);
+  }
+
+  statelessReply(req: SipRequest): SipResponse | undefined {
+    return req.toTag === undefined ? this.app.statelessReply?.(req) : undefined;
   }
 
   onStrayResponse(res: SipResponse): void {

@@ -47,6 +47,12 @@ export interface TransactionUser {
   onCancel?(invite: InviteServerTransaction, cancel: SipRequest): void;
   /** A response that matched no client transaction (e.g. a retransmitted 2xx after Timer M). */
   onStrayResponse?(res: SipResponse): void;
+  /**
+   * A new non-INVITE request the TU can answer at once without a transaction
+   * (RFC 3261 §8.2.7 stateless UAS: OPTIONS pings, REGISTER refusals). Returning
+   * a response means no state is kept: a retransmission is answered again.
+   */
+  statelessReply?(req: SipRequest): SipResponse | undefined;
 }
 
 export interface TransactionLayerOptions {
@@ -70,7 +76,7 @@ export class TransactionLayer implements ServerTransactionHost, ClientTransactio
   private readonly tryingReason: string;
   private readonly log: Logger | undefined;
   /** Counters for the metrics layer and tests. */
-  readonly stats = { retransmissionsAbsorbed: 0, strayResponses: 0, cancelsUnmatched: 0 };
+  readonly stats = { retransmissionsAbsorbed: 0, strayResponses: 0, cancelsUnmatched: 0, statelessReplies: 0 };
 
   constructor(
     readonly transport: TransportLayer,
@@ -125,6 +131,12 @@ export class TransactionLayer implements ServerTransactionHost, ClientTransactio
       if (!tx.dropped && !tx.responded && tx.state === 'proceeding') {
         tx.respond(createResponse(req, 100, this.tryingReason));
       }
+      return;
+    }
+    const stateless = this.tu.statelessReply?.(req);
+    if (stateless !== undefined) {
+      this.stats.statelessReplies++;
+      this.transport.sendMessage(stateless, this.transport.responseDestination(req));
       return;
     }
     const tx = new NonInviteServerTransaction(this, key, req);

@@ -48,6 +48,14 @@ export interface TransportOptions {
   tcpIdleTimeoutMs?: number;
   /** Give up on an outgoing TCP connection that is not up after this long. Default 5000. */
   tcpConnectTimeoutMs?: number;
+  /**
+   * Close a TCP connection whose message has started but not finished after
+   * this long (slowloris: a byte a second keeps the idle timer from ever
+   * firing). Default 20000.
+   */
+  tcpMessageTimeoutMs?: number;
+  /** Most inbound TCP connections at once; more are refused (closed at once). Default 1024. */
+  maxTcpConnections?: number;
   logger?: Logger | undefined;
 }
 
@@ -94,6 +102,10 @@ export class TransportLayer {
   private readonly maxHeaders: number;
   private readonly tcpIdleTimeoutMs: number;
   private readonly tcpConnectTimeoutMs: number;
+  private readonly tcpMessageTimeoutMs: number;
+  private readonly maxTcpConnections: number;
+  /** Called when a TCP connection closes (a carrier that died, say). */
+  readonly connectionClosedListeners = new Set<(info: { address: string; port: number; connectionId: number }) => void>();
   private readonly log: Logger | undefined;
   private readonly udp: UdpListener[] = [];
   private readonly tcp: TcpListener[] = [];
@@ -107,6 +119,8 @@ export class TransportLayer {
     this.maxHeaders = options.maxHeaders ?? 256;
     this.tcpIdleTimeoutMs = options.tcpIdleTimeoutMs ?? 120_000;
     this.tcpConnectTimeoutMs = options.tcpConnectTimeoutMs ?? 5_000;
+    this.tcpMessageTimeoutMs = options.tcpMessageTimeoutMs ?? 20_000;
+    this.maxTcpConnections = options.maxTcpConnections ?? 1024;
     this.log = options.logger;
   }
 
@@ -336,6 +350,10 @@ export class TransportLayer {
           return;
         }
         const listener: TcpListener = { transport: 'tcp', address: addr.address, port: addr.port, family, server };
+        server.maxConnections = this.maxTcpConnections;
+        server.on('drop', () => {
+          this.stats.tcpRefused++;
+        });
         server.on('connection', (socket) => this.adoptConnection(socket, true));
         server.on('error', (err) => this.log?.warn({ err }, 'TCP server error'));
         resolve(listener);
@@ -379,13 +397,30 @@ export class TransportLayer {
       this.stats.tcpIdleClosed++;
       socket.destroy();
     });
-    socket.on('data', (chunk: Buffer) => conn.framer.push(chunk));
+    let partialTimer: NodeJS.Timeout | undefined;
+    socket.on('data', (chunk: Buffer) => {
+      conn.framer.push(chunk);
+      // A message that has started must finish within tcpMessageTimeoutMs.
+      if (conn.framer.bufferedBytes === 0) {
+        clearTimeout(partialTimer);
+        partialTimer = undefined;
+      } else if (partialTimer === undefined) {
+        partialTimer = setTimeout(() => {
+          this.stats.tcpPartialTimeouts++;
+          this.log?.debug({ remote: conn.key }, 'closing TCP connection: message not finished in time');
+          socket.destroy();
+        }, this.tcpMessageTimeoutMs);
+        partialTimer.unref();
+      }
+    });
     socket.on('error', (err) => {
       this.log?.debug({ err, remote: conn.key }, 'TCP connection error');
       this.failQueue(conn, err);
     });
     socket.on('close', () => {
+      clearTimeout(partialTimer);
       this.failQueue(conn, new Error('connection closed'));
+      for (const listener of this.connectionClosedListeners) listener({ address: conn.remoteAddress, port: conn.remotePort, connectionId: conn.id });
       this.connections.delete(id);
       if (this.connectionsByRemote.get(conn.key) === conn) this.connectionsByRemote.delete(conn.key);
     });

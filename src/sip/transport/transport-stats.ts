@@ -21,6 +21,10 @@ export class TransportStats {
   tcpAccepted = 0;
   tcpConnected = 0;
   tcpIdleClosed = 0;
+  /** Connections closed because a message did not finish in time (slowloris). */
+  tcpPartialTimeouts = 0;
+  /** Inbound connections refused at the connection cap. */
+  tcpRefused = 0;
   keepAlivePings = 0;
 
   count(direction: Direction, transport: TransportName, kind: string): void {

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../../support/wait-for.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -26,10 +26,7 @@ function file(name: string, text: string): string {
   return path;
 }
 
-beforeAll(() => {
-  const build = spawnSync('npm', ['run', 'build'], { cwd: ROOT, encoding: 'utf8', timeout: 170_000 });
-  if (build.status !== 0) throw new Error(`npm run build failed (${String(build.status)}):\n${build.stdout}\n${build.stderr}`);
-}, 180_000);
+// dist/ is built once for all files by test/global-setup.ts
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -1,0 +1,259 @@
+/**
+ * The docs follow the code (STYLE: docs in the Kamailio template): every
+ * configuration key of the zod schema is documented in docs/configuration.md,
+ * every alert code in docs/alerts.md with its SIP status, and every HTTP
+ * route in docs/http-api.md with a curl example.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { ALERTS, type AlertCode } from '../../../src/alerts/alert-codes.js';
+import { createGateway } from '../../../src/gateway.js';
+import { buildHttpServer } from '../../../src/http/server.js';
+import { ConfigSchema, REGIONS } from '../../../src/config/schema.js';
+import { testConfig } from '../../support/gateway.js';
+
+function doc(name: string): string {
+  return readFileSync(new URL(`../../../docs/${name}`, import.meta.url), 'utf8');
+}
+
+// ------------------------------------------------------------------ the schema walker
+
+/** The parts of a zod v4 schema definition the walker reads (`schema._zod.def`). */
+interface ZodDefLike {
+  type: string;
+  shape?: Record<string, ZodLike>;
+  catchall?: ZodLike;
+  innerType?: ZodLike;
+  element?: ZodLike;
+  keyType?: ZodLike;
+  valueType?: ZodLike;
+  in?: ZodLike;
+  entries?: Record<string, string | number>;
+}
+interface ZodLike {
+  _zod: { def: ZodDefLike };
+}
+
+/** Wrappers whose `innerType` is the schema that matters. */
+const WRAPPERS = new Set(['default', 'prefault', 'optional', 'nullable', 'nonoptional', 'catch', 'readonly', 'success']);
+
+/** The placeholder a doc uses for the keys of a map: `<region>` when they are CPS regions. */
+function mapKeyName(keyType: ZodLike | undefined): string {
+  const def = keyType?._zod.def;
+  if (
+    def?.type === 'enum' &&
+    def.entries !== undefined &&
+    Object.values(def.entries).every((v) => (REGIONS as readonly unknown[]).includes(v))
+  )
+    return '<region>';
+  return '<key>';
+}
+
+/**
+ * Every key path of a schema, dotted, with `[]` for array elements and
+ * `<region>` for map keys: `sip.timers.t1Ms`, `trunks[].auth.credentials[].username`,
+ * `trunks[].cps.<region>`. Containers are listed as well as their leaves.
+ */
+function schemaKeyPaths(schema: ZodLike, prefix = '', out: string[] = []): string[] {
+  const def = schema._zod.def;
+  if (WRAPPERS.has(def.type) && def.innerType !== undefined) return schemaKeyPaths(def.innerType, prefix, out);
+  switch (def.type) {
+    case 'pipe':
+      if (def.in !== undefined) schemaKeyPaths(def.in, prefix, out);
+      return out;
+    case 'array':
+      if (def.element !== undefined) schemaKeyPaths(def.element, `${prefix}[]`, out);
+      return out;
+    case 'object': {
+      for (const [key, child] of Object.entries(def.shape ?? {})) {
+        const path = prefix === '' ? key : `${prefix}.${key}`;
+        out.push(path);
+        schemaKeyPaths(child, path, out);
+      }
+      // strictObject's catchall is `never` (unknown keys are errors); any other catchall takes
+      // free keys, here the CPS regions of `trunks[].cps` (crossCheck limits them to REGIONS).
+      const catchall = def.catchall?._zod.def.type;
+      if (catchall !== undefined && catchall !== 'never') {
+        const path = `${prefix}.<region>`;
+        out.push(path);
+        schemaKeyPaths(def.catchall as ZodLike, path, out);
+      }
+      return out;
+    }
+    case 'record': {
+      const path = `${prefix}.${mapKeyName(def.keyType)}`;
+      out.push(path);
+      if (def.valueType !== undefined) schemaKeyPaths(def.valueType, path, out);
+      return out;
+    }
+    default:
+      return out;
+  }
+}
+
+describe('docs/configuration.md', () => {
+  const text = doc('configuration.md');
+  const keys = schemaKeyPaths(ConfigSchema as unknown as ZodLike);
+
+  it('the schema walker finds every key (a sane number, the nested ones too)', () => {
+    expect(keys.length).toBeGreaterThanOrEqual(40);
+    expect(new Set(keys).size).toBe(keys.length);
+    for (const k of [
+      'sip',
+      'sip.listen',
+      'sip.timers.t1Ms',
+      'sip.fallbackTrunk',
+      'http.token',
+      'cps.selfServeMaxCps',
+      'accounts[].limits.maxCallDurationSeconds',
+      'accounts[].pooledCps.<region>',
+      'trunks[].cps.default',
+      'trunks[].cps.<region>',
+      'trunks[].auth.ipAcl',
+      'trunks[].auth.credentials[].username',
+      'pstn.rules[].ringTimeoutMs',
+    ]) {
+      expect(keys, k).toContain(k);
+    }
+  });
+
+  it.each(schemaKeyPaths(ConfigSchema as unknown as ZodLike))('documents `%s`', (key) => {
+    expect(text, `docs/configuration.md does not mention \`${key}\``).toContain(`\`${key}\``);
+  });
+
+  it('documents the command line', () => {
+    for (const flag of [
+      '--config',
+      'check-config',
+      '--cps',
+      '--account-type',
+      '--max-concurrent',
+      '--route',
+      '--sip-listen',
+      '--http-listen',
+      '--log-level',
+    ]) {
+      expect(text, flag).toContain(flag);
+    }
+  });
+});
+
+// ------------------------------------------------------------------ alerts
+
+describe('docs/alerts.md', () => {
+  const text = doc('alerts.md');
+  /** The status that goes with each alert (none for the ones raised after admission). */
+  const STATUS: Record<AlertCode, string> = {
+    10001: '603',
+    10004: '503',
+    21251: '403',
+    32001: '503',
+    32006: '483',
+    32012: '503',
+    32015: 'BYE',
+    32022: 'BYE',
+    32100: '400',
+    32101: '400',
+    32102: '400',
+    32200: '403',
+    32201: '403',
+    32202: '403',
+    32203: '403',
+    32204: '403',
+    32205: '403',
+  };
+  const codes = Object.keys(ALERTS).map((c) => Number(c) as AlertCode);
+
+  it('STATUS covers exactly the codes of src/alerts/alert-codes.ts', () => {
+    expect(codes.length).toBeGreaterThan(10);
+    expect(Object.keys(STATUS).map(Number).sort()).toEqual([...codes].sort());
+  });
+
+  it.each(codes)('documents alert %i with its status', (code) => {
+    const heading = text.split('\n').findIndex((line) => line.startsWith(`### ${code} `));
+    expect(heading, `no "### ${code} — …" section in docs/alerts.md`).toBeGreaterThanOrEqual(0);
+    const section = text
+      .split('\n')
+      .slice(heading)
+      .join('\n')
+      .split(/\n### /)[0] as string;
+    expect(section, `the ${code} section names ${STATUS[code]}`).toContain(STATUS[code]);
+    expect(section).toContain(ALERTS[code]);
+  });
+});
+
+// ------------------------------------------------------------------ HTTP API
+
+/** The routes `src/http/server.ts` registers, read from its source: `GET /v1/trunks/:name`, … */
+function routesFromSource(): string[] {
+  const source = readFileSync(new URL('../../../src/http/server.ts', import.meta.url), 'utf8');
+  const routes: string[] = [];
+  for (const m of source.matchAll(/\b(app|v1)\.(get|post|delete|put|patch)(?:<[^>]*>)?\(\s*'([^']+)'/g)) {
+    const [, owner, method, path] = m as unknown as [string, string, string, string];
+    // `v1` is the plugin registered with { prefix: '/v1' }
+    routes.push(`${method.toUpperCase()} ${owner === 'v1' ? '/v1' : ''}${path}`);
+  }
+  return routes;
+}
+
+describe('docs/http-api.md', () => {
+  const text = doc('http-api.md');
+  const routes = routesFromSource();
+
+  it('reads the routes of src/http/server.ts: the same routes fastify serves', async () => {
+    expect(routes.length).toBeGreaterThanOrEqual(10);
+    expect(readFileSync(new URL('../../../src/http/server.ts', import.meta.url), 'utf8')).toContain("{ prefix: '/v1' }");
+    // The real app, on a real Gateway that is never started (no sockets).
+    const app = buildHttpServer(createGateway({ config: testConfig(), http: false }), { host: '127.0.0.1', port: 0, token: null });
+    await app.ready();
+    try {
+      for (const route of routes) {
+        const [method, url] = route.split(' ') as [string, string];
+        expect(app.hasRoute({ method: method as 'GET', url }), route).toBe(true);
+      }
+      // every method fastify lists, HEAD (added for each GET) aside, is one of ours
+      const tree = app.printRoutes({ commonPrefix: false });
+      const served = [...tree.matchAll(/\(([A-Z, ]+)\)/g)]
+        .flatMap((m) => (m[1] as string).split(', '))
+        .filter((method) => method !== 'HEAD');
+      expect(served.length).toBe(routes.length);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it.each(routes)('documents %s with a curl example', (route) => {
+    const [method, path] = route.split(' ') as [string, string];
+    // the doc writes path parameters as in the SPEC: /v1/trunks/{name}
+    const documented = `${method} ${path.replace(/:([a-z]+)/gi, '{$1}')}`;
+    const heading = text.split('\n').findIndex((line) => line === `## ${documented}` || line.startsWith(`## ${documented} `));
+    expect(heading, `no "## ${documented}" section in docs/http-api.md`).toBeGreaterThanOrEqual(0);
+    const section = text
+      .split('\n')
+      .slice(heading + 1)
+      .join('\n')
+      .split(/\n## /)[0] as string;
+    // a curl line for this path: `:name`/`:id` are filled in with an example value
+    const pathPattern = path.replace(/:[a-z]+/gi, '[^/\\s?\'"]+').replace(/\//g, '\\/');
+    const curl = new RegExp(`^.*curl .*127\\.0\\.0\\.1:8080${pathPattern}(?:[?'"\\s]|$)`, 'm');
+    expect(section, `the ${route} section has a curl example`).toMatch(curl);
+    if (method !== 'GET') expect(section, `the ${route} curl example uses -X ${method}`).toMatch(new RegExp(`curl .*-X ${method}\\b`));
+  });
+
+  it('documents the stable error codes', () => {
+    for (const code of [
+      'TRUNK_NOT_FOUND',
+      'BAD_BODY',
+      'CALL_NOT_FOUND',
+      'BAD_SINCE',
+      'UNAUTHORIZED',
+      'CONFIG_INVALID',
+      'RELOAD_UNAVAILABLE',
+      'NOT_FOUND',
+      '21251',
+    ]) {
+      expect(text, code).toContain(code);
+    }
+    expect(text).toContain('Authorization: Bearer');
+  });
+});
