@@ -73,6 +73,17 @@ async function start(opts: StartOptions): Promise<number> {
     }
   };
   const gateway = createGateway({ config: result.config, logger, reloadConfig });
+  // SIGHUP reloads; until the gateway is up it is ignored (instead of killing the process).
+  let up = false;
+  process.on('SIGHUP', () => {
+    if (!up) {
+      logger.warn('SIGHUP during start-up: ignored');
+      return;
+    }
+    const r = gateway.reload();
+    if (r.ok) logger.info({ warnings: r.value.warnings }, 'SIGHUP: configuration reloaded');
+    else logger.error({ problems: r.details }, `SIGHUP: ${r.message}`);
+  });
   try {
     await gateway.start();
   } catch (err) {
@@ -88,11 +99,7 @@ async function start(opts: StartOptions): Promise<number> {
   const trunks = result.config.trunks.map((t) => `${t.name}.${result.config.sip.domainSuffix}`);
   if (trunks.length > 0) process.stdout.write(`trunks: ${trunks.join(', ')}\n`);
 
-  process.on('SIGHUP', () => {
-    const r = gateway.reload();
-    if (r.ok) logger.info({ warnings: r.value.warnings }, 'SIGHUP: configuration reloaded');
-    else logger.error({ problems: r.details }, `SIGHUP: ${r.message}`);
-  });
+  up = true;
   const signal = await new Promise<string>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'));
     process.once('SIGTERM', () => resolve('SIGTERM'));

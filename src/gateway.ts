@@ -4,6 +4,7 @@
  * API, and owns start-up, reload, drain and shutdown. No globals: tests start
  * as many gateways as they like, on port 0.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
@@ -102,7 +103,10 @@ export class Gateway implements AdminApi {
     this.transport = new TransportLayer({
       listen: listenSpecs(config),
       tcpIdleTimeoutMs: config.sip.tcpIdleTimeoutMs,
+      tcpMessageTimeoutMs: config.sip.tcpMessageTimeoutMs,
+      maxTcpConnections: config.sip.maxTcpConnections,
       maxMessageBytes: config.sip.maxMessageBytes,
+      advertisedAddress: config.sip.advertisedAddress,
       logger: this.log.child({ layer: 'transport' }),
     });
     this.transactions = new TransactionLayer(this.transport, {
@@ -110,7 +114,8 @@ export class Gateway implements AdminApi {
       tryingReason: PROVIDER_TRYING_REASON,
       logger: this.log.child({ layer: 'transaction' }),
     });
-    this.rtp = new RtpSink(listenSpecs(config)[0]?.host ?? '127.0.0.1');
+    const mediaHost = listenSpecs(config)[0]?.host ?? '127.0.0.1';
+    this.rtp = new RtpSink(mediaHost, this.transport.advertise(mediaHost));
     this.emulator = new PstnEmulator(config.pstn, this.rtp);
     this.tracker.onDoubleRelease = (lease, reason) => this.log.error({ reason, firstReason: lease.releaseReason }, 'lease released twice: this is a bug');
     this.core = new UserAgentCore(this.transactions, { onRequest: () => undefined });
@@ -128,7 +133,8 @@ export class Gateway implements AdminApi {
     this.metrics = new GatewayMetrics(
       this.registry,
       {
-        trunks: () => [...this.current.directory.trunks.keys()],
+        // configured trunks, plus any a reload removed that still have calls
+        trunks: () => [...new Set([...this.current.directory.trunks.keys(), ...this.tracker.keysWithPrefix('trunk:')])],
         activeCalls: (trunk) => this.tracker.count(`trunk:${trunk}`),
         cpsLimits: () => {
           const out: Array<{ trunk: string; region: string; cps: number }> = [];
@@ -145,6 +151,8 @@ export class Gateway implements AdminApi {
         },
         transport: this.transport.stats,
         doubleReleases: () => this.tracker.doubleReleases,
+        droppedInvites: () => this.frontDoor.stats.dropped,
+        transactions: () => this.transactions.size,
         alertCounts: () => this.alerts.counts,
       },
       VERSION,
@@ -239,8 +247,8 @@ export class Gateway implements AdminApi {
     const warnings: string[] = [];
     if (JSON.stringify(old.sip.listen) !== JSON.stringify(config.sip.listen)) warnings.push('sip.listen changes take effect on restart');
     if (old.http.listen !== config.http.listen || old.http.token !== config.http.token) warnings.push('http.listen and http.token changes take effect on restart');
-    if (old.sip.tcpIdleTimeoutMs !== config.sip.tcpIdleTimeoutMs || old.sip.maxMessageBytes !== config.sip.maxMessageBytes) {
-      warnings.push('sip.tcpIdleTimeoutMs and sip.maxMessageBytes changes take effect on restart');
+    for (const key of ['tcpIdleTimeoutMs', 'maxMessageBytes', 'tcpMessageTimeoutMs', 'maxTcpConnections', 'advertisedAddress'] as const) {
+      if (old.sip[key] !== config.sip[key]) warnings.push(`sip.${key} changes take effect on restart`);
     }
     const directory = new Directory(config);
     this.current = { config, directory };
@@ -283,7 +291,7 @@ export class Gateway implements AdminApi {
     const key = `${trunk.name}:${region}`;
     const setting = this.cpsSettings.get(key);
     if (setting === undefined) return { cps: trunk.config.cps[region] ?? trunk.config.cps.default, source: 'config', pending: undefined };
-    if (setting.pending !== undefined && setting.pending.effectiveAtMs <= Date.now()) {
+    if (setting.pending !== undefined && setting.pending.effectiveAtMs <= this.clock.now()) {
       setting.cps = setting.pending.cps;
       setting.pending = undefined;
     }
@@ -302,7 +310,7 @@ export class Gateway implements AdminApi {
       selfServeMaxCps: this.config.cps.selfServeMaxCps,
       force: body.force ?? false,
       effective: body.effective ?? 'now',
-      nowMs: Date.now(),
+      nowMs: this.clock.now(),
     });
     if (!decision.ok) {
       this.alerts.raise(21251, { trunk: name, detail: decision.message });
@@ -342,7 +350,7 @@ export class Gateway implements AdminApi {
     return {
       name: t.name,
       terminationUri: `${t.name}.${config.sip.domainSuffix}`,
-      account: { name: t.account.name, sid: t.account.sid ?? null, type: t.account.type, legacy: t.account.legacy, active: t.account.active },
+      account: { name: t.account.name, sid: t.account.sid ?? accountSid(t.account.name), type: t.account.type, legacy: t.account.legacy, active: t.account.active },
       homeRegion: t.config.region,
       route: t.config.route,
       cpsAlgorithm: config.cps.algorithm,
@@ -394,6 +402,11 @@ export class Gateway implements AdminApi {
   listAlerts(since?: { time?: number; seq?: number }): Alert[] {
     return this.alerts.list(since);
   }
+}
+
+/** An account's SID when the config gives none (SPEC §7.2: "generated if absent"): stable across restarts. */
+export function accountSid(name: string): string {
+  return 'AC' + createHash('md5').update(`trunkgate account ${name}`).digest('hex');
 }
 
 function listenSpecs(config: Config): ListenSpec[] {

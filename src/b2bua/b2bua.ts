@@ -49,7 +49,7 @@ export class B2bua {
   /** Start the call for an admitted INVITE. */
   start(tx: InviteServerTransaction, info: CallInfo): Call {
     const { core, alerts, logger } = this.options;
-    const call = new Call(core, tx, info, this.hooks, alerts, logger, localContact(tx));
+    const call = new Call(core, tx, info, this.hooks, alerts, logger, localContact(tx, core.layer.transport.advertise.bind(core.layer.transport)));
     this.calls.set(call.id, call);
     this.byTransaction.set(tx, call);
     this.stats.started++;
@@ -101,9 +101,9 @@ export class B2bua {
 }
 
 /** Our Contact on the A-leg: the address and transport the INVITE came in on. */
-export function localContact(tx: InviteServerTransaction): string {
+export function localContact(tx: InviteServerTransaction, advertise: (address: string) => string = (a) => a): string {
   const s = tx.request.source;
   if (s === undefined) return '<sip:trunkgate@127.0.0.1>';
   const transport = s.transport === 'tcp' ? ';transport=tcp' : '';
-  return `<sip:trunkgate@${formatHostPort(s.localAddress, s.localPort)}${transport}>`;
+  return `<sip:trunkgate@${formatHostPort(advertise(s.localAddress), s.localPort)}${transport}>`;
 }

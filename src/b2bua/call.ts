@@ -60,6 +60,8 @@ export class Call implements BLegEvents, DialogUsage {
   /** The INVITE server transaction, until the INVITE has its final response. */
   private inviteTx: InviteServerTransaction | undefined;
   private readonly inviteSeq: number;
+  /** When the INVITE arrived (performance.now()), for the setup-time histogram. */
+  private readonly receivedAt: number | undefined;
   private readonly callId: string;
   private maxDurationTimer: NodeJS.Timeout | undefined;
   private reinvite: Reliable2xx | undefined;
@@ -78,6 +80,7 @@ export class Call implements BLegEvents, DialogUsage {
     const req = tx.request;
     this.inviteTx = tx;
     this.inviteSeq = req.cseq?.seq ?? 0;
+    this.receivedAt = req.source?.receivedAt;
     this.callId = detach(req.callId);
     this.a = new IncomingInvite(core, tx, localContact);
     this.called = detach(req.requestUri?.user ?? '');
@@ -117,8 +120,7 @@ export class Call implements BLegEvents, DialogUsage {
     const tx = this.inviteTx;
     if (tx === undefined) return;
     this.inviteTx = undefined;
-    const arrived = tx.request.source?.receivedAt;
-    this.hooks.settled(this, tx, arrived === undefined ? 0 : (performance.now() - arrived) / 1000);
+    this.hooks.settled(this, tx, this.receivedAt === undefined ? 0 : (performance.now() - this.receivedAt) / 1000);
   }
 
   // ------------------------------------------------------------ B-leg events
@@ -254,7 +256,7 @@ export class Call implements BLegEvents, DialogUsage {
         ...(r.body !== undefined ? { body: r.body, contentType: r.contentType ?? SDP } : {}),
       };
       const res = tx.reply(r.status, r.reason, options);
-      if (isReinvite && r.status >= 200 && r.status < 300 && this.state === 'answered') {
+      if (res !== undefined && isReinvite && r.status >= 200 && r.status < 300 && this.state === 'answered') {
         this.reinvite?.stop();
         this.reinvite = new Reliable2xx(this.core.layer, tx as InviteServerTransaction, res, () => this.onNoAck());
       }

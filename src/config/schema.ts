@@ -62,6 +62,19 @@ const SipSchema = z.strictObject({
   tcpIdleTimeoutMs: z.number().int().min(100).default(120_000),
   /** extension: largest message (UDP datagram, TCP Content-Length) accepted */
   maxMessageBytes: z.number().int().min(1024).max(1_048_576).default(65_535),
+  /** extension: close a TCP connection whose message has started but not finished after this long (slowloris) */
+  tcpMessageTimeoutMs: z.number().int().min(100).default(20_000),
+  /** extension: most inbound TCP connections at once; more are refused */
+  maxTcpConnections: z.number().int().min(1).max(1_000_000).default(1024),
+  /**
+   * extension: the address put in Via, Contact and SDP when listening on a
+   * wildcard (0.0.0.0, ::); null: the first non-internal interface address
+   */
+  advertisedAddress: z
+    .string()
+    .refine((v) => isIP(v) !== 0, 'expected an IPv4 or IPv6 address')
+    .nullable()
+    .default(null),
 });
 
 const ShutdownSchema = z.strictObject({

@@ -20,7 +20,7 @@ export interface RegionCpsView {
 export interface TrunkView {
   name: string;
   terminationUri: string;
-  account: { name: string; sid: string | null; type: string; legacy: boolean; active: boolean };
+  account: { name: string; sid: string; type: string; legacy: boolean; active: boolean };
   homeRegion: string;
   route: string;
   cpsAlgorithm: string;

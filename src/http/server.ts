@@ -38,6 +38,21 @@ function tokenMatches(header: string | undefined, token: string): boolean {
 export function buildHttpServer(api: AdminApi, options: HttpOptions): FastifyInstance {
   const app = Fastify({ logger: false, bodyLimit: options.bodyLimitBytes ?? 16 * 1024 });
 
+  // JSON bodies, where an empty one means "no body" (POST /v1/reload is often sent with -H content-type and nothing else).
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (text.trim().length === 0) {
+      done(null, undefined);
+      return;
+    }
+    try {
+      done(null, JSON.parse(text) as unknown);
+    } catch {
+      done(Object.assign(new Error('body is not valid JSON'), { statusCode: 400, code: 'FST_ERR_CTP_INVALID_JSON_BODY' }), undefined);
+    }
+  });
+
   app.setErrorHandler((err: { statusCode?: number; code?: string; message: string }, _req, reply) => {
     // A body that is not JSON is a bad body like any other (stable code, says what to send).
     if (err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') {

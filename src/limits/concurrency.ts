@@ -37,6 +37,13 @@ export class ConcurrencyTracker {
   /** Called on every double release (the metrics layer counts them; logs say where). */
   onDoubleRelease: ((lease: CallLease, reason: ReleaseReason) => void) | undefined;
 
+  /** Scope keys with active calls that start with `prefix`, the prefix removed (e.g. trunk names). */
+  keysWithPrefix(prefix: string): string[] {
+    const out: string[] = [];
+    for (const key of this.counts.keys()) if (key.startsWith(prefix)) out.push(key.slice(prefix.length));
+    return out;
+  }
+
   /** Calls active in a scope. */
   count(key: string): number {
     return this.counts.get(key) ?? 0;

@@ -37,7 +37,8 @@ export class TokenBucket implements RateLimiter {
     readonly cps: number,
     burst?: number | null,
   ) {
-    this.burst = Math.max(1, burst ?? Math.ceil(cps));
+    // CPS 0 admits nothing; otherwise at least one call can pass at once.
+    this.burst = cps <= 0 ? 0 : Math.max(1, burst ?? Math.ceil(cps));
     this.tokens = this.burst;
   }
 

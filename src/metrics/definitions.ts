@@ -30,6 +30,13 @@ export const METRICS = {
         'admitted cps_limited pooled_cps_limited concurrency_limited unauthorized invalid_number forbidden unsupported_media draining inactive too_many_hops unverified bad_extension',
     },
   },
+  invitesDropped: {
+    name: 'trunkgate_invites_dropped_total',
+    type: 'counter',
+    help: 'New INVITEs dropped without any response (a Request-URI host that names no trunk, as the provider does).',
+    labels: ['reason'],
+    labelValues: { reason: 'unknown_domain' },
+  },
   callsEnded: {
     name: 'trunkgate_calls_ended_total',
     type: 'counter',
@@ -42,6 +49,13 @@ export const METRICS = {
     type: 'gauge',
     help: 'Calls holding a concurrency lease right now (ringing or answered).',
     labels: ['trunk'],
+  },
+  transactions: {
+    name: 'trunkgate_sip_transactions',
+    type: 'gauge',
+    help: 'Live SIP transactions (they end when their RFC 3261 timers run out).',
+    labels: ['side'],
+    labelValues: { side: 'server client' },
   },
   cpsLimit: {
     name: 'trunkgate_cps_limit',

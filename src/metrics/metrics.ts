@@ -24,6 +24,10 @@ export interface MetricsSources {
   concurrencyLimit(trunk: string): number | null;
   transport: TransportCounts;
   doubleReleases(): number;
+  /** New INVITEs dropped for an unknown domain. */
+  droppedInvites(): number;
+  /** Live transactions by side. */
+  transactions(): { server: number; client: number };
   alertCounts(): ReadonlyMap<number, number>;
 }
 
@@ -54,6 +58,17 @@ export class GatewayMetrics {
       collect() {
         this.reset();
         for (const trunk of sources.trunks()) this.set({ trunk }, sources.activeCalls(trunk));
+      },
+    });
+    new Gauge({
+      name: m.transactions.name,
+      help: m.transactions.help,
+      labelNames: m.transactions.labels,
+      registers: r,
+      collect() {
+        const t = sources.transactions();
+        this.set({ side: 'server' }, t.server);
+        this.set({ side: 'client' }, t.client);
       },
     });
     new Gauge({
@@ -128,6 +143,16 @@ export class GatewayMetrics {
       collect() {
         this.reset();
         this.inc(sources.doubleReleases());
+      },
+    });
+    new Counter({
+      name: m.invitesDropped.name,
+      help: m.invitesDropped.help,
+      labelNames: m.invitesDropped.labels,
+      registers: r,
+      collect() {
+        this.reset();
+        this.inc({ reason: 'unknown_domain' }, sources.droppedInvites());
       },
     });
     this.reloads = new Counter({ name: m.configReloads.name, help: m.configReloads.help, labelNames: m.configReloads.labels, registers: r });

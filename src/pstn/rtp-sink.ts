@@ -9,18 +9,25 @@ export class RtpSink {
   private socket: Socket | undefined;
   packets = 0;
   port = 0;
+  /** The address SDP answers name (the bind address, unless that is a wildcard). */
+  readonly address: string;
 
-  constructor(readonly address: string) {}
+  constructor(
+    private readonly bindAddress: string,
+    advertisedAddress?: string,
+  ) {
+    this.address = advertisedAddress ?? bindAddress;
+  }
 
   async start(): Promise<void> {
-    const socket = createSocket(isIP(this.address) === 6 ? 'udp6' : 'udp4');
+    const socket = createSocket(isIP(this.bindAddress) === 6 ? 'udp6' : 'udp4');
     socket.on('message', () => {
       this.packets++;
     });
     socket.on('error', () => undefined);
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject);
-      socket.bind(0, this.address, () => {
+      socket.bind(0, this.bindAddress, () => {
         socket.off('error', reject);
         resolve();
       });

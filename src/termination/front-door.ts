@@ -6,7 +6,6 @@
 import type { Logger } from 'pino';
 import type { AlertLog } from '../alerts/alert-log.js';
 import type { B2bua } from '../b2bua/b2bua.js';
-import { unsupportedRequired } from '../b2bua/headers.js';
 import type { UserAgentApplication } from '../sip/dialog/index.js';
 import { type SipRequest, type SipResponse, createResponse, newTag } from '../sip/message/index.js';
 import { InviteServerTransaction, type ServerTransaction } from '../sip/transaction/index.js';
@@ -97,15 +96,6 @@ export class FrontDoor implements UserAgentApplication {
           outcome: 'draining',
           match,
         },
-        req,
-        tx,
-      );
-      return;
-    }
-    const unsupported = unsupportedRequired(req.optionTags('require'));
-    if (unsupported.length > 0) {
-      this.settle(
-        { kind: 'reject', status: 420, reason: 'Bad Extension', headers: [['Unsupported', unsupported.join(', ')]], alert: undefined, outcome: 'bad_extension', match },
         req,
         tx,
       );

@@ -20,7 +20,8 @@ function request(method, uri, i, extra = []) {
   return Buffer.from(
     [
       `${method} ${uri} SIP/2.0`,
-      `Via: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bK-flood-${i}-${randomBytes(4).toString('hex')}`,
+      // BRANCH: ten digits overwritten on every send, so each datagram is a new transaction
+      `Via: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bK-flood-${i}-0000000000`,
       'Max-Forwards: 70',
       `From: <sip:+14155550100@127.0.0.1>;tag=f${i}`,
       `To: <${uri}>`,
@@ -61,7 +62,10 @@ socket.bind(0, '127.0.0.1', () => {
     }
     const due = Math.floor(elapsed * rate);
     while (sent < due) {
-      socket.send(pool[sent % pool.length], port, '127.0.0.1');
+      const buf = Buffer.from(pool[sent % pool.length]);
+      const at = buf.indexOf('-0000000000');
+      if (at !== -1) buf.write(String(sent).padStart(10, '0'), at + 1, 'latin1');
+      socket.send(buf, port, '127.0.0.1');
       sent++;
     }
     setImmediate(tick);

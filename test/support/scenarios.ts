@@ -37,6 +37,8 @@ export interface PbxScenario {
   finalMustMatch?: Array<{ header: string; regexp: string }>;
   /** Regexp the final response's body must match (e.g. the chosen codec). */
   finalBodyMatch?: string;
+  /** Ask for responses at the source port (RFC 3581 `;rport`), as most PBXs do; needed behind a relay or NAT. */
+  rport?: boolean;
 }
 
 const PROVISIONALS = [100, 180, 183];
@@ -70,7 +72,8 @@ function invite(s: PbxScenario): string {
   ];
   if (sdp.length > 0) headers.push('Content-Type: application/sdp');
   headers.push('Content-Length: [len]');
-  return `<send><![CDATA[\n${headers.join('\n')}\n\n${sdp}]]></send>`;
+  // retrans: SIPp resends it over UDP until a response comes (Timer A's job)
+  return `<send retrans="500"><![CDATA[\n${headers.join('\n')}\n\n${sdp}]]></send>`;
 }
 
 function request(method: string, cseq: number, body?: string): string {
@@ -87,7 +90,7 @@ function request(method: string, cseq: number, body?: string): string {
   if (method === 'INFO') lines.push('Content-Type: application/dtmf-relay');
   if (body !== undefined && method !== 'INFO') lines.push('Content-Type: application/sdp');
   lines.push('Content-Length: [len]');
-  return `<send><![CDATA[\n${lines.join('\n')}\n\n${body ?? ''}]]></send>`;
+  return `<send retrans="500"><![CDATA[\n${lines.join('\n')}\n\n${body ?? ''}]]></send>`;
 }
 
 const REOFFER = ['v=0', 'o=user1 53655765 2353687638 IN IP[local_ip_type] [local_ip]', 's=-', 'c=IN IP[media_ip_type] [media_ip]', 't=0 0', 'm=audio [media_port] RTP/AVP 8', 'a=rtpmap:8 PCMA/8000', ''].join('\n');
@@ -206,6 +209,7 @@ function reply200(): string {
 
 function wrap(steps: string[], s: PbxScenario, referenced: string[]): string {
   if (referenced.length > 0) steps.push(`<Reference variables="${referenced.join(',')}" />`);
+  if (s.rport) steps = steps.map((step) => step.replace(/(Via: SIP\/2\.0\/\[transport\] \[local_ip\]:\[local_port\];branch=[^\n;]*)/g, '$1;rport'));
   return `<?xml version="1.0" encoding="ISO-8859-1" ?>\n<!DOCTYPE scenario SYSTEM "sipp.dtd">\n<!-- generated: ${JSON.stringify(s).replace(/--/g, '- -')} -->\n<scenario name="pbx">\n${steps.join('\n')}\n</scenario>\n`;
 }
 

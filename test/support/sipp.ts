@@ -103,7 +103,7 @@ export function sippProcessArgs(run: SippRun, localPort: number, dir: string): s
 export interface StartedSipp {
   localPort: number;
   done: Promise<SippResult>;
-  kill(): void;
+  kill(signal?: NodeJS.Signals): void;
 }
 
 /** True while something holds `port` on 127.0.0.1 for this transport (we cannot bind it). */
@@ -159,8 +159,8 @@ export async function startSipp(run: SippRun): Promise<StartedSipp> {
   return {
     localPort,
     done,
-    kill: () => {
-      if (child.exitCode === null && child.pid !== undefined) child.kill('SIGTERM');
+    kill: (signal: NodeJS.Signals = 'SIGTERM') => {
+      if (child.exitCode === null && child.pid !== undefined) child.kill(signal);
     },
   };
 }

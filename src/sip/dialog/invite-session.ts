@@ -104,6 +104,7 @@ export class IncomingInvite {
     if (tx === undefined) throw new Error('the INVITE has already been answered');
     const headers: Array<readonly [string, string]> = [['Contact', this.dialog.localContact], ...(options.headers ?? [])];
     const res = tx.reply(status, undefined, { ...options, headers });
+    if (res === undefined) throw new Error('the INVITE transaction no longer takes a response');
     this.dialog.state = 'confirmed';
     this.reliable = new Reliable2xx(this.core.layer, tx, res, onAckTimeout);
     this.tx = undefined;

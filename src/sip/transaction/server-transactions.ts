@@ -36,14 +36,38 @@ export abstract class ServerTransaction {
   protected lastResponse: Buffer | undefined;
   protected lastKind = '';
   private tag: string | undefined;
+  /** The request, until the transaction has its final response (then only the retransmission state is kept). */
+  private req: SipRequest | undefined;
 
   constructor(
     protected readonly host: ServerTransactionHost,
     readonly key: string,
-    readonly request: SipRequest,
+    request: SipRequest,
   ) {
+    this.req = request;
     this.destination = host.transport.responseDestination(request);
     this.timers = timersFor(host.timerConfig, this.destination.transport === 'tcp');
+  }
+
+  /**
+   * The request this transaction answers. Kept until the final response is
+   * sent: a transaction waiting out its timers (up to 64·T1) keeps only what
+   * a retransmission needs, so thousands of them cost little memory.
+   */
+  get request(): SipRequest {
+    if (this.req === undefined) throw new Error(`transaction ${this.state}: its request is no longer kept`);
+    return this.req;
+  }
+
+  /** Whether the transaction still takes a response from the TU (and still has its request). */
+  get open(): boolean {
+    return this.req !== undefined;
+  }
+
+  /** Called by the state machine once no new response can be built. */
+  protected releaseRequest(): void {
+    this.tag ??= this.req?.toTag ?? newTag(); // fix the To tag while the request is at hand
+    this.req = undefined;
   }
 
   /** The To tag this transaction's responses carry (made once, on first use). */
@@ -63,8 +87,13 @@ export abstract class ServerTransaction {
     return res;
   }
 
-  /** Build and send a response. */
-  reply(status: number, reason?: string, options?: ReplyOptions): SipResponse {
+  /**
+   * Build and send a response. Undefined when the transaction no longer takes
+   * one (it has its final response, or it ended): a late answer from the TU
+   * (an async relay that lost a race) is dropped, not an error.
+   */
+  reply(status: number, reason?: string, options?: ReplyOptions): SipResponse | undefined {
+    if (!this.open) return undefined;
     const res = this.createResponse(status, reason, options);
     this.respond(res);
     return res;
@@ -103,6 +132,7 @@ export abstract class ServerTransaction {
   abstract terminate(reason: TerminationReason): void;
 
   protected finish(reason: TerminationReason): void {
+    this.req = undefined;
     this.host.removeServer(this);
     const cb = this.onTerminated;
     this.onTerminated = undefined;
@@ -153,11 +183,13 @@ export class InviteServerTransaction extends ServerTransaction {
       // RFC 6026: in Accepted the transaction never resends anything (the TU
       // retransmits its 2xx); keep no copy while it waits out Timer L.
       this.lastResponse = undefined;
+      this.releaseRequest();
       this.timerHIL = setTimeout(() => this.terminate('normal'), this.timers.L);
       this.timerHIL.unref();
       return;
     }
     this._state = 'completed';
+    this.releaseRequest();
     if (!this.timers.reliable) {
       this.timerGInterval = this.timers.G;
       this.scheduleG();
@@ -225,6 +257,7 @@ export class NonInviteServerTransaction extends ServerTransaction {
       return;
     }
     this._state = 'completed';
+    this.releaseRequest();
     if (this.timers.J === 0) this.terminate('normal');
     else {
       this.timerJ = setTimeout(() => this.terminate('normal'), this.timers.J);

@@ -46,7 +46,19 @@ export interface TransactionTimers {
   reliable: boolean;
 }
 
+const memo = new WeakMap<TimerConfig, { reliable: TransactionTimers; unreliable: TransactionTimers }>();
+
+/** The timers for a transport kind; one shared (frozen) object per config and kind. */
 export function timersFor(config: TimerConfig, reliable: boolean): TransactionTimers {
+  let entry = memo.get(config);
+  if (entry === undefined) {
+    entry = { reliable: Object.freeze(computeTimers(config, true)), unreliable: Object.freeze(computeTimers(config, false)) };
+    memo.set(config, entry);
+  }
+  return reliable ? entry.reliable : entry.unreliable;
+}
+
+function computeTimers(config: TimerConfig, reliable: boolean): TransactionTimers {
   const { t1Ms, t2Ms, t4Ms } = config;
   return {
     A: t1Ms,

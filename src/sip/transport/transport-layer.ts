@@ -9,6 +9,7 @@
  */
 import { createSocket, type Socket as UdpSocket, type RemoteInfo } from 'node:dgram';
 import { createServer, connect as tcpConnect, isIP, type Server, type Socket } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import type { Logger } from 'pino';
 import {
   type MessageSource,
@@ -56,6 +57,11 @@ export interface TransportOptions {
   tcpMessageTimeoutMs?: number;
   /** Most inbound TCP connections at once; more are refused (closed at once). Default 1024. */
   maxTcpConnections?: number;
+  /**
+   * The address to put in Via, Contact and SDP when a listener is bound to a
+   * wildcard (0.0.0.0 or ::). Default: the first non-internal interface address.
+   */
+  advertisedAddress?: string | null | undefined;
   logger?: Logger | undefined;
 }
 
@@ -176,7 +182,16 @@ export class TransportLayer {
 
   /** `host:port` of a listener, IPv6 bracketed: what goes into Via sent-by and Contact. */
   hostPort(l: BoundListener): string {
-    return formatHostPort(l.address, l.port);
+    return formatHostPort(this.advertise(l.address), l.port);
+  }
+
+  /**
+   * The address peers can reach for a local address: itself, unless it is a
+   * wildcard (0.0.0.0, ::), which is never a destination.
+   */
+  advertise(address: string): string {
+    if (address !== '0.0.0.0' && address !== '::') return address;
+    return this.options.advertisedAddress ?? firstInterfaceAddress(address === '::' ? 'IPv6' : 'IPv4') ?? (address === '::' ? '::1' : '127.0.0.1');
   }
 
   /**
@@ -490,6 +505,14 @@ export class TransportLayer {
     conn.queue = [];
     for (const item of queue) item.onError?.(err);
   }
+}
+
+/** The first non-internal interface address of a family (what a wildcard listener is reached at). */
+export function firstInterfaceAddress(family: 'IPv4' | 'IPv6'): string | undefined {
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) if (!a.internal && a.family === family && !a.address.startsWith('fe80')) return a.address;
+  }
+  return undefined;
 }
 
 /** Write, reporting a failed write (connection reset after it was up) to the sender (§17.1.4). */

@@ -51,12 +51,19 @@ describe('TokenBucket', () => {
     [0.1, undefined, 1],
     [2.5, undefined, 3],
     [2.01, undefined, 3],
-    [0, undefined, 1],
+    [0, undefined, 0],
+    [0, 5, 0],
     [1, 10, 10],
     [100, 5, 5],
     [2.5, 2.5, 2.5],
-  ])('cps %s with burst %s has capacity %s (default: cps rounded up, at least 1)', (cps, burst, capacity) => {
+  ])('cps %s with burst %s has capacity %s (default: cps rounded up, at least 1; CPS 0 admits nothing)', (cps, burst, capacity) => {
     expect(new TokenBucket(cps, burst).burst).toBe(capacity);
+  });
+
+  it('CPS 0 admits nothing, ever', () => {
+    const b = new TokenBucket(0);
+    expect(takes(b, T0, 3)).toEqual([false, false, false]);
+    expect(b.tryTake(T0 + 3_600_000)).toBe(false);
   });
 
   it('starts full: a burst of `burst` at once, then the rate', () => {

@@ -795,6 +795,7 @@ describe('order: a request failing several checks gets the earliest one’s answ
     expect(ORDERED_CHECKS.map(([name]) => name)).toEqual([
       'account-active',
       'ip-acl-and-credentials',
+      'require',
       'max-forwards',
       'called-number-e164',
       'caller-id',
@@ -1082,5 +1083,23 @@ describe('building blocks', () => {
       ),
     ).toBe('+14155550103');
     expect(callerId(invite({ from: '<sip:anonymous@anonymous.invalid>' }))).toBeUndefined();
+  });
+});
+
+describe('Require (our 420, after the credentials)', () => {
+  it('a Require trunkgate does not support gets 420 Bad Extension listing it in Unsupported', () => {
+    const e = env();
+    const d = e.decide(invite({ headers: ['Require: 100rel, timer'] }));
+    expect(summary(d)).toMatchObject({ kind: 'reject', status: 420, reason: 'Bad Extension', outcome: 'bad_extension' });
+    expect(d.kind === 'reject' ? d.headers : []).toEqual([['Unsupported', '100rel, timer']]);
+    expect(e.tracker.issued).toBe(0);
+  });
+
+  it('an unknown source gets the ACL 403, not the 420: the check runs after the ACL and credentials', () => {
+    const e = env((r) => {
+      trunk(r).auth = { ipAcl: ['10.0.0.0/8'] };
+    });
+    const d = e.decide(invite({ headers: ['Require: 100rel'] }));
+    expect(summary(d)).toMatchObject({ kind: 'reject', status: 403, reason: 'Forbidden', alert: 32201 });
   });
 });

@@ -12,6 +12,7 @@ import {
   type TerminationReason,
   type TimerConfig,
 } from '../../../../src/sip/transaction/index.js';
+import type { SipResponse } from '../../../../src/sip/message/index.js';
 import {
   type SipStack,
   TcpClientPeer,
@@ -298,7 +299,7 @@ describe('server transactions', () => {
         const invite = await sendFromPeer('INVITE');
         const tx = await txOf('INVITE', InviteServerTransaction);
         const ended = terminations(tx);
-        const ok = tx.reply(200);
+        const ok = tx.reply(200) as SipResponse;
         expect(tx.state).toBe('accepted');
         await peer.waitForResponse(200);
 
