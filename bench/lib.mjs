@@ -156,8 +156,11 @@ export async function highestCleanRate({ label, target, rates, seconds = 5, tran
   return { best, rows };
 }
 
-/** Write a gateway config for a benchmark: the default config with CPS out of the way and SIPp's IP URIs accepted. */
-export function benchConfig({ port, route = 'builtin', answerAfterMs = 0, t1Ms = 500 }) {
+/**
+ * Write a gateway config for a benchmark: the default config with CPS out of
+ * the way and SIPp's IP URIs accepted. `pstn` adds lines to the pstn section.
+ */
+export function benchConfig({ port, httpPort = 0, route = 'builtin', answerAfterMs = 0, t1Ms = 500, pstn = [] }) {
   const dir = mkdtempSync(join(tmpdir(), 'trunkgate-benchcfg-'));
   const path = join(dir, 'trunkgate.yaml');
   const yaml = `sip:
@@ -165,7 +168,7 @@ export function benchConfig({ port, route = 'builtin', answerAfterMs = 0, t1Ms =
   fallbackTrunk: demo
   timers: { t1Ms: ${t1Ms}, t2Ms: 4000, t4Ms: 5000 }
 http:
-  listen: "127.0.0.1:0"
+  listen: "127.0.0.1:${httpPort}"
 accounts:
   - name: demo
     type: business-pcp
@@ -177,6 +180,7 @@ trunks:
     route: "${route}"
 pstn:
   answerAfterMs: ${answerAfterMs}
+${pstn.map((line) => `  ${line}`).join('\n')}
 `;
   writeFileSync(path, yaml);
   return path;

@@ -10,10 +10,8 @@ import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ROOT, freePort, requireSipp, runSipp, startGatewayProcess } from './lib.mjs';
+import { ROOT, benchConfig, freePort, requireSipp, runSipp, startGatewayProcess } from './lib.mjs';
 import { plot } from './png.mjs';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 
 const { values: opt } = parseArgs({
   options: {
@@ -31,33 +29,20 @@ const SCENARIO = join(ROOT, 'bench/soak-call.xml');
 const NUMBERS = join(ROOT, 'bench/soak-numbers.csv');
 const FLOOD = join(ROOT, 'test/support/flood.mjs');
 
+/** The soak's gateway: the bench config with a quick answer, a short ring timeout, and the default number rules. */
 function soakConfig(sipPort, httpPort) {
-  const dir = mkdtempSync(join(tmpdir(), 'trunkgate-soak-'));
-  const path = join(dir, 'soak.yaml');
-  writeFileSync(
-    path,
-    `sip:
-  listen: ["udp://127.0.0.1:${sipPort}", "tcp://127.0.0.1:${sipPort}"]
-http:
-  listen: "127.0.0.1:${httpPort}"
-accounts:
-  - name: demo
-    type: business-pcp
-trunks:
-  - name: demo
-    account: demo
-    cps: { default: 100000 }
-    auth: { ipAcl: ["127.0.0.0/8"] }
-pstn:
-  answerAfterMs: 200
-  ringTimeoutMs: 1500
-  rules:
-    - { number: "+1555000486*", behaviour: busy }
-    - { number: "+1555000480*", behaviour: no-answer }
-    - { number: "+1555000503*", behaviour: reject, status: 503 }
-`,
-  );
-  return path;
+  return benchConfig({
+    port: sipPort,
+    httpPort,
+    answerAfterMs: 200,
+    pstn: [
+      'ringTimeoutMs: 1500',
+      'rules:',
+      '  - { number: "+1555000486*", behaviour: busy }',
+      '  - { number: "+1555000480*", behaviour: no-answer }',
+      '  - { number: "+1555000503*", behaviour: reject, status: 503 }',
+    ],
+  });
 }
 
 async function scrape(httpPort) {
