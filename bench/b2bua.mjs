@@ -36,11 +36,19 @@ export async function benchB2buaRates({ seconds = 5 } = {}) {
 export async function benchMemoryPerCall({ calls = 10_000, rate = 1000 } = {}) {
   console.log(`Memory per established call (${calls.toLocaleString('en-US')} calls held at once, built-in route)`);
   const port = await freePort();
-  const gw = await startGatewayProcess(['--config', benchConfig({ port })]);
+  const httpPort = await freePort();
+  const gw = await startGatewayProcess(['--config', benchConfig({ port, httpPort })]);
   try {
-    // warm up: a few hundred short calls so JIT and pools are in place
+    // warm up: a few hundred short calls so JIT and pools are in place; then wait until
+    // their transactions have expired (64·T1), so the baseline holds no call state at all
     await runSipp({ scenario: 'uac', target: `127.0.0.1:${port}`, calls: 500, rate: 500, extraArgs: SERVICE });
-    await new Promise((r) => setTimeout(r, 1000));
+    const idleBy = Date.now() + 60_000;
+    while (Date.now() < idleBy) {
+      const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+      const live = [...text.matchAll(/^trunkgate_sip_transactions\{[^}]*\} (\d+)/gm)].reduce((a, m) => a + Number(m[1]), 0);
+      if (live === 0) break;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
     const before = gw.rssKiB();
     const holdMs = Math.ceil(calls / rate) * 1000 + 45_000;
     const run = runSipp({ scenario: 'uac', target: `127.0.0.1:${port}`, calls, rate, timeoutSeconds: holdMs / 1000 + 60, extraArgs: [...SERVICE, '-d', String(holdMs), '-l', String(calls + 10)] });

@@ -9,8 +9,8 @@ import type { Gateway } from '../../src/gateway.js';
 import type { AdmissionDecision } from '../../src/termination/admission.js';
 import { startTestGateway, sipTarget } from '../support/gateway.js';
 import { pbxScenario } from '../support/scenarios.js';
-import { type SippResult, runSipp } from '../support/sipp.js';
-import { waitFor } from '../support/wait-for.js';
+import { runSipp, stepCount } from '../support/sipp.js';
+import { expectAllReleased } from '../support/assertions.js';
 
 const PACK = new URL('../../sip-scenarios/', import.meta.url).pathname;
 const SCENARIOS = new URL('../scenarios/', import.meta.url).pathname;
@@ -30,16 +30,7 @@ function recordDecisions(g: Gateway): Array<{ at: number; decision: AdmissionDec
   return log;
 }
 
-function count(r: SippResult, step: RegExp): number {
-  const key = Object.keys(r.counts).find((k) => step.test(k));
-  if (key === undefined) throw new Error(`no SIPp count matching ${step}: ${Object.keys(r.counts).join(', ')}`);
-  return r.counts[key] as number;
-}
 
-async function settled(g: Gateway): Promise<void> {
-  await waitFor(() => g.b2bua.activeCalls === 0 && g.tracker.active === 0, { timeoutMs: 15_000, what: 'calls to end' });
-  expect(g.tracker.doubleReleases).toBe(0);
-}
 
 function trunk(extra: Record<string, unknown>): Record<string, unknown> {
   return { name: 'demo', account: 'demo', auth: { ipAcl: ['127.0.0.0/8', '::1/128'] }, route: 'builtin', ...extra };
@@ -70,8 +61,8 @@ describe('CPS: 5× overload for 10 s, counted by SIPp, held to the accuracy cont
     });
     expect(r.failed, r.errorLog).toBe(0);
     expect(r.successful).toBe(calls);
-    const ok = count(r, /^\d+_200_Recv$/);
-    const refused = count(r, /^\d+_503_Recv$/);
+    const ok = stepCount(r, /^\d+_200_Recv$/);
+    const refused = stepCount(r, /^\d+_503_Recv$/);
     expect(ok + refused).toBe(calls);
     // SIPp's counts and the gateway's agree, and every refusal was the CPS one
     const admitted = decisions.filter((d) => d.decision.kind === 'admit');
@@ -85,7 +76,7 @@ describe('CPS: 5× overload for 10 s, counted by SIPp, held to the accuracy cont
     const burst = Math.max(1, Math.ceil(cps));
     expect(ok).toBeLessThanOrEqual(burst + cps * elapsed);
     expect(ok).toBeGreaterThanOrEqual(cps * elapsed - 1);
-    await settled(g);
+    await expectAllReleased(g);
   });
 });
 
@@ -114,8 +105,8 @@ describe('concurrency', () => {
       extraArgs: [...TRUNK_HOST, '-d', '3000'],
     });
     expect(r.failed, r.errorLog).toBe(0);
-    const ok = count(r, /^\d+_200_Recv$/);
-    const refused = count(r, /^\d+_503_Recv$/);
+    const ok = stepCount(r, /^\d+_200_Recv$/);
+    const refused = stepCount(r, /^\d+_503_Recv$/);
     expect(ok + refused).toBe(calls);
     expect(peak).toBe(4);
     // 5 s of offers, 3 s holds: the four slots are filled twice
@@ -124,7 +115,7 @@ describe('concurrency', () => {
     const rejected = decisions.filter((d) => d.kind === 'reject');
     expect(rejected.every((d) => d.kind === 'reject' && d.status === 503 && d.reason === 'Trunk concurrent call limit exceeded')).toBe(true);
     expect(g.alerts.counts.get(10004)).toBe(refused);
-    await settled(g);
+    await expectAllReleased(g);
   });
 });
 
@@ -143,10 +134,10 @@ describe('digest authentication', () => {
       extraArgs: [...TRUNK_HOST, '-au', 'pbx', '-ap', 'Secret-pass-123'],
     });
     expect(r.failed, r.errorLog).toBe(0);
-    expect(count(r, /^\d+_407_Recv$/)).toBe(5);
-    expect(count(r, /^\d+_403_Recv$/)).toBe(0);
+    expect(stepCount(r, /^\d+_407_Recv$/)).toBe(5);
+    expect(stepCount(r, /^\d+_403_Recv$/)).toBe(0);
     expect(gateway.b2bua.stats.ended.answered).toBe(5);
-    await settled(gateway);
+    await expectAllReleased(gateway);
   });
 
   it('a wrong password gets 403 Forbidden (alert 32202)', async () => {
@@ -161,7 +152,7 @@ describe('digest authentication', () => {
       extraArgs: [...TRUNK_HOST, '-au', 'pbx', '-ap', 'not-the-password'],
     });
     expect(r.failed, r.errorLog).toBe(0);
-    expect(count(r, /^\d+_403_Recv$/)).toBe(3);
+    expect(stepCount(r, /^\d+_403_Recv$/)).toBe(3);
     expect(gateway.alerts.counts.get(32202)).toBe(3);
     expect(gateway.tracker.issued).toBe(0);
   });
@@ -193,7 +184,7 @@ describe('other refusals', () => {
       traceCounts: true,
       extraArgs: ['-key', 'trunk', 'nosuchtrunk.pstn.twilio.com'],
     });
-    expect(count(r, /^\d+_100_Recv$/)).toBe(0);
+    expect(stepCount(r, /^\d+_100_Recv$/)).toBe(0);
     expect(gateway.frontDoor.stats.dropped).toBeGreaterThanOrEqual(3);
     expect(gateway.transport.stats.messages.out.udp.size).toBe(0);
   });
@@ -219,7 +210,7 @@ describe('what never touches a limiter', () => {
     expect(g.transactions.stats.retransmissionsAbsorbed).toBeGreaterThanOrEqual(1);
     const limiter = g.cps.peek('trunk:demo:us1');
     expect(limiter?.available(g.clock.now())).toBeCloseTo(1, 1);
-    await settled(g);
+    await expectAllReleased(g);
   });
 
   it('in-dialog requests (re-INVITE, UPDATE, INFO) pass at CPS 1 right after the call setup took the only token', async () => {
@@ -233,6 +224,6 @@ describe('what never touches a limiter', () => {
     expect(r.failed, r.errorLog).toBe(0);
     expect(g.frontDoor.stats.admitted).toBe(1);
     expect(g.frontDoor.stats.rejected).toBe(0);
-    await settled(g);
+    await expectAllReleased(g);
   });
 });

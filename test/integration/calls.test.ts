@@ -11,6 +11,7 @@ import { startTestGateway, sipTarget } from '../support/gateway.js';
 import { type PbxScenario, pbxScenario } from '../support/scenarios.js';
 import { type SippResult, freePort, runSipp, startSipp } from '../support/sipp.js';
 import { waitFor } from '../support/wait-for.js';
+import { expectAllReleased, expectSippSucceeded } from '../support/assertions.js';
 
 let gateway: Gateway | undefined;
 
@@ -19,16 +20,6 @@ afterEach(async () => {
   gateway = undefined;
 });
 
-/** Active calls and leases back to 0, and not one lease released twice. */
-async function expectAllReleased(g: Gateway): Promise<void> {
-  await waitFor(() => g.b2bua.activeCalls === 0 && g.tracker.active === 0, {
-    timeoutMs: 15_000,
-    what: 'active calls to return to 0',
-    detail: () => `calls ${g.b2bua.activeCalls}, leases ${g.tracker.active}`,
-  });
-  expect(g.tracker.doubleReleases).toBe(0);
-  expect(g.tracker.issued).toBe(g.tracker.released);
-}
 
 async function runPbx(g: Gateway, scenario: PbxScenario, options: { calls?: number; rate?: number; transport?: 'udp' | 'tcp'; noRetrans?: boolean } = {}): Promise<SippResult> {
   const transport = options.transport ?? 'udp';
@@ -43,16 +34,12 @@ async function runPbx(g: Gateway, scenario: PbxScenario, options: { calls?: numb
   });
 }
 
-function expectAllSucceeded(r: SippResult, calls: number): void {
-  expect(r.failed, `${r.errorLog ?? ''}${r.stderr}`).toBe(0);
-  expect(r.successful).toBe(calls);
-}
 
 describe('built-in PSTN emulator', () => {
   it.each(['udp', 'tcp'] as const)('basic call, caller hangs up (%s): answered, BYE relayed, lease released', async (transport) => {
     gateway = await startTestGateway();
     const r = await runPbx(gateway, { number: '+14155550123', final: 200, requireProvisional: [100, 180], then: { kind: 'bye', afterMs: 200 } }, { calls: 20, rate: 20, transport });
-    expectAllSucceeded(r, 20);
+    expectSippSucceeded(r, 20);
     expect(gateway.b2bua.stats.ended.answered).toBe(20);
     await expectAllReleased(gateway);
   });
@@ -60,7 +47,7 @@ describe('built-in PSTN emulator', () => {
   it('callee hangs up (hangup-after): the gateway sends BYE to the PBX', async () => {
     gateway = await startTestGateway({ pstn: { answerAfterMs: 0, rules: [{ number: '+1415555*', behaviour: 'hangup-after', hangupAfterMs: 300 }] } });
     const r = await runPbx(gateway, { number: '+14155550123', final: 200, then: { kind: 'wait-bye' } }, { calls: 10, rate: 10 });
-    expectAllSucceeded(r, 10);
+    expectSippSucceeded(r, 10);
     expect(gateway.b2bua.stats.ended.answered).toBe(10);
     expect(gateway.emulator.stats.hungUp).toBe(10);
     await expectAllReleased(gateway);
@@ -69,7 +56,7 @@ describe('built-in PSTN emulator', () => {
   it('busy: 486 Busy Here relayed, ACKed, lease released', async () => {
     gateway = await startTestGateway();
     const r = await runPbx(gateway, { number: '+15550004861', final: 486, finalReason: 'Busy Here' }, { calls: 10, rate: 10 });
-    expectAllSucceeded(r, 10);
+    expectSippSucceeded(r, 10);
     expect(gateway.b2bua.stats.ended.busy).toBe(10);
     await expectAllReleased(gateway);
   });
@@ -77,7 +64,7 @@ describe('built-in PSTN emulator', () => {
   it('reject rule: the configured status (503) is relayed', async () => {
     gateway = await startTestGateway();
     const r = await runPbx(gateway, { number: '+15550005031', final: 503 }, { calls: 5, rate: 10 });
-    expectAllSucceeded(r, 5);
+    expectSippSucceeded(r, 5);
     expect(gateway.b2bua.stats.ended.failed).toBe(5);
     await expectAllReleased(gateway);
   });
@@ -85,7 +72,7 @@ describe('built-in PSTN emulator', () => {
   it('CANCEL while ringing: 200 to the CANCEL, 487 to the INVITE, lease released', async () => {
     gateway = await startTestGateway({ pstn: { answerAfterMs: 5000 } });
     const r = await runPbx(gateway, { number: '+14155550123', final: 487, requireProvisional: [180], cancelAfterMs: 200 }, { calls: 10, rate: 10 });
-    expectAllSucceeded(r, 10);
+    expectSippSucceeded(r, 10);
     expect(gateway.b2bua.stats.ended.canceled).toBe(10);
     await expectAllReleased(gateway);
   });
@@ -93,7 +80,7 @@ describe('built-in PSTN emulator', () => {
   it('no-answer cancelled by the caller', async () => {
     gateway = await startTestGateway();
     const r = await runPbx(gateway, { number: '+15550004801', final: 487, requireProvisional: [180], cancelAfterMs: 300 }, { calls: 5, rate: 10 });
-    expectAllSucceeded(r, 5);
+    expectSippSucceeded(r, 5);
     expect(gateway.b2bua.stats.ended.canceled).toBe(5);
     await expectAllReleased(gateway);
   });
@@ -101,7 +88,7 @@ describe('built-in PSTN emulator', () => {
   it('no-answer until ringTimeoutMs: 480 Temporarily Unavailable', async () => {
     gateway = await startTestGateway({ pstn: { ringTimeoutMs: 500 } });
     const r = await runPbx(gateway, { number: '+15550004801', final: 480, finalReason: 'Temporarily Unavailable', requireProvisional: [180] }, { calls: 5, rate: 10 });
-    expectAllSucceeded(r, 5);
+    expectSippSucceeded(r, 5);
     expect(gateway.b2bua.stats.ended.no_answer).toBe(5);
     await expectAllReleased(gateway);
   });
@@ -109,7 +96,7 @@ describe('built-in PSTN emulator', () => {
   it('BYE glare: both sides send BYE at once; each gets 200 and the lease is released once', async () => {
     gateway = await startTestGateway({ pstn: { answerAfterMs: 0, rules: [{ number: '+1415555*', behaviour: 'hangup-after', hangupAfterMs: 200 }] } });
     const r = await runPbx(gateway, { number: '+14155550123', final: 200, then: { kind: 'glare' } }, { calls: 10, rate: 10, noRetrans: true });
-    expectAllSucceeded(r, 10);
+    expectSippSucceeded(r, 10);
     expect(gateway.b2bua.stats.ended.answered).toBe(10);
     await expectAllReleased(gateway);
   });
@@ -117,7 +104,7 @@ describe('built-in PSTN emulator', () => {
   it('ACK never sent: after 64·T1 the gateway BYEs the PBX, raises alert 32022, releases the lease', async () => {
     gateway = await startTestGateway();
     const r = await runPbx(gateway, { number: '+14155550123', final: 200, then: { kind: 'no-ack' } }, { calls: 3, rate: 10 });
-    expectAllSucceeded(r, 3);
+    expectSippSucceeded(r, 3);
     expect(gateway.b2bua.stats.ended.timeout).toBe(3);
     expect(gateway.alerts.counts.get(32022)).toBe(3);
     await expectAllReleased(gateway);
@@ -126,7 +113,7 @@ describe('built-in PSTN emulator', () => {
   it('maximum call duration (config): BYE both legs, alert 32015', async () => {
     gateway = await startTestGateway({ accounts: [{ name: 'demo', type: 'business-pcp', limits: { maxCallDurationSeconds: 0.5 } }] });
     const r = await runPbx(gateway, { number: '+14155550123', final: 200, then: { kind: 'wait-bye' } }, { calls: 5, rate: 10 });
-    expectAllSucceeded(r, 5);
+    expectSippSucceeded(r, 5);
     expect(gateway.b2bua.stats.ended.max_duration).toBe(5);
     expect(gateway.alerts.counts.get(32015)).toBe(5);
     await expectAllReleased(gateway);
@@ -135,7 +122,7 @@ describe('built-in PSTN emulator', () => {
   it('early media: 183 Session Progress with SDP, then 200', async () => {
     gateway = await startTestGateway({ pstn: { answerAfterMs: 100, earlyMedia: true } });
     const r = await runPbx(gateway, { number: '+14155550123', final: 200, requireProvisional: [183] }, { calls: 3, rate: 10 });
-    expectAllSucceeded(r, 3);
+    expectSippSucceeded(r, 3);
     await expectAllReleased(gateway);
   });
 
@@ -146,7 +133,7 @@ describe('built-in PSTN emulator', () => {
   ])('the SDP answer takes the first offered PCMU/PCMA (offer %j → %s)', async (offer, codec) => {
     gateway = await startTestGateway();
     const r = await runPbx(gateway, { number: '+14155550123', offer, final: 200, finalBodyMatch: `a=rtpmap:[0-9]+ ${codec}/8000` });
-    expectAllSucceeded(r, 1);
+    expectSippSucceeded(r, 1);
     await expectAllReleased(gateway);
   });
 
@@ -156,12 +143,12 @@ describe('built-in PSTN emulator', () => {
     gateway = await startTestGateway({ accounts, pstn: { answerAfterMs: 0, rules: [{ number: '*', behaviour: 'busy' }] } });
     const r = await runPbx(gateway, { number, final: 486 });
     // a catch-all rule wins over the built-in test numbers (first match wins) …
-    expectAllSucceeded(r, 1);
+    expectSippSucceeded(r, 1);
     await gateway.stop();
     gateway = await startTestGateway({ accounts });
     // … and with the default rules they answer
     const ok = await runPbx(gateway, { number, final: 200 });
-    expectAllSucceeded(ok, 1);
+    expectSippSucceeded(ok, 1);
     await expectAllReleased(gateway);
   });
 });
@@ -176,7 +163,7 @@ describe('protocol rules at the front door', () => {
       finalReason: 'Bad Extension',
       finalMustMatch: [{ header: 'Unsupported', regexp: '100rel' }],
     });
-    expectAllSucceeded(r, 1);
+    expectSippSucceeded(r, 1);
     expect(gateway.tracker.issued).toBe(0);
   });
 
@@ -192,7 +179,7 @@ describe('protocol rules at the front door', () => {
         { header: 'Session-Expires', regexp: '.' },
       ],
     });
-    expectAllSucceeded(r, 1);
+    expectSippSucceeded(r, 1);
     await expectAllReleased(gateway);
   });
 
@@ -203,7 +190,7 @@ describe('protocol rules at the front door', () => {
       final: 200,
       then: { kind: 'in-dialog', methods: ['INVITE', 'UPDATE', 'INFO', 'OPTIONS', 'NOTIFY'], expect: [200, 200, 200, 200, 501] },
     });
-    expectAllSucceeded(r, 1);
+    expectSippSucceeded(r, 1);
     await expectAllReleased(gateway);
   });
 });
@@ -230,7 +217,7 @@ describe('carrier route (SIPp as the downstream carrier)', () => {
     const carrier = await withCarrier('uas', 20, transport);
     const g = gateway as Gateway;
     const r = await runPbx(g, { number: '+14155550123', final: 200, requireProvisional: [180], then: { kind: 'bye', afterMs: 100 } }, { calls: 20, rate: 20, transport });
-    expectAllSucceeded(r, 20);
+    expectSippSucceeded(r, 20);
     const c = await carrier.done;
     expect(c.successful, c.errorLog).toBe(20);
     expect(g.b2bua.stats.ended.answered).toBe(20);
@@ -241,7 +228,7 @@ describe('carrier route (SIPp as the downstream carrier)', () => {
     const carrier = await withCarrier('carrier-hangup.xml', 5);
     const g = gateway as Gateway;
     const r = await runPbx(g, { number: '+14155550123', final: 200, then: { kind: 'wait-bye' } }, { calls: 5, rate: 10 });
-    expectAllSucceeded(r, 5);
+    expectSippSucceeded(r, 5);
     expect((await carrier.done).successful).toBe(5);
     await expectAllReleased(g);
   });
@@ -259,7 +246,7 @@ describe('carrier route (SIPp as the downstream carrier)', () => {
       ],
       finalMustMatch: [{ header: 'Supported', regexp: 'replaces' }],
     });
-    expectAllSucceeded(r, 1);
+    expectSippSucceeded(r, 1);
     expect((await carrier.done).successful).toBe(1);
     await expectAllReleased(g);
   });
@@ -268,7 +255,7 @@ describe('carrier route (SIPp as the downstream carrier)', () => {
     const carrier = await withCarrier('carrier-cancel.xml', 5);
     const g = gateway as Gateway;
     const r = await runPbx(g, { number: '+14155550123', final: 487, requireProvisional: [180], cancelAfterMs: 200 }, { calls: 5, rate: 10 });
-    expectAllSucceeded(r, 5);
+    expectSippSucceeded(r, 5);
     const c = await carrier.done;
     expect(c.successful, c.errorLog).toBe(5);
     expect(g.b2bua.stats.ended.canceled).toBe(5);
@@ -279,7 +266,7 @@ describe('carrier route (SIPp as the downstream carrier)', () => {
     const carrier = await withCarrier('carrier-in-dialog.xml', 1);
     const g = gateway as Gateway;
     const r = await runPbx(g, { number: '+14155550123', final: 200, then: { kind: 'in-dialog', methods: ['INVITE', 'UPDATE', 'INFO'], expect: [200, 200, 200] } });
-    expectAllSucceeded(r, 1);
+    expectSippSucceeded(r, 1);
     const c = await carrier.done;
     expect(c.successful, c.errorLog).toBe(1);
     await expectAllReleased(g);
@@ -289,7 +276,7 @@ describe('carrier route (SIPp as the downstream carrier)', () => {
     const carrier = await withCarrier('carrier-silent.xml', 1);
     const g = gateway as Gateway;
     const r = await runPbx(g, { number: '+14155550123', final: 408 });
-    expectAllSucceeded(r, 1);
+    expectSippSucceeded(r, 1);
     expect(g.b2bua.stats.ended.timeout).toBe(1);
     carrier.kill();
     await expectAllReleased(g);
@@ -301,7 +288,7 @@ describe('carrier route (SIPp as the downstream carrier)', () => {
       trunks: [{ name: 'demo', account: 'demo', cps: { default: 100_000 }, auth: { ipAcl: ['127.0.0.0/8'] }, route: `sip:127.0.0.1:${closedPort};transport=tcp` }],
     });
     const r = await runPbx(gateway, { number: '+14155550123', final: 503 }, { calls: 3, rate: 10 });
-    expectAllSucceeded(r, 3);
+    expectSippSucceeded(r, 3);
     expect(gateway.b2bua.stats.ended.failed).toBe(3);
     await expectAllReleased(gateway);
   });
@@ -310,7 +297,7 @@ describe('carrier route (SIPp as the downstream carrier)', () => {
     const carrier = await withCarrier('carrier-ack-or-bye.xml', 1);
     const g = gateway as Gateway;
     const r = await runPbx(g, { number: '+14155550123', final: 200, then: { kind: 'no-ack' } });
-    expectAllSucceeded(r, 1);
+    expectSippSucceeded(r, 1);
     expect((await carrier.done).successful).toBe(1);
     expect(g.alerts.counts.get(32022)).toBe(1);
     await expectAllReleased(g);
@@ -322,7 +309,7 @@ describe('carrier route (SIPp as the downstream carrier)', () => {
     });
     const g = gateway as Gateway;
     const r = await runPbx(g, { number: '+14155550123', final: 200, then: { kind: 'wait-bye' } }, { calls: 2, rate: 10 });
-    expectAllSucceeded(r, 2);
+    expectSippSucceeded(r, 2);
     expect((await carrier.done).successful).toBe(2);
     expect(g.b2bua.stats.ended.max_duration).toBe(2);
     await expectAllReleased(g);
@@ -340,7 +327,7 @@ describe('admin hang-up and shutdown', () => {
     const call = await waitFor(() => [...g.b2bua.calls.values()].find((c) => c.state === 'answered'), { what: 'an answered call' });
     expect(g.b2bua.hangup(call.id)).toBe(true);
     expect(g.b2bua.hangup('CA-no-such-call')).toBe(false);
-    expectAllSucceeded(await pbx, 1);
+    expectSippSucceeded(await pbx, 1);
     expect((await carrier.done).successful).toBe(1);
     expect(g.b2bua.stats.ended.admin).toBe(1);
     await expectAllReleased(g);
@@ -356,7 +343,7 @@ describe('admin hang-up and shutdown', () => {
     await waitFor(() => [...g.b2bua.calls.values()].some((c) => c.state === 'answered'), { what: 'an answered call' });
     await g.stop();
     gateway = undefined;
-    expectAllSucceeded(await pbx, 1);
+    expectSippSucceeded(await pbx, 1);
     expect((await carrier.done).successful).toBe(1);
     expect(g.b2bua.stats.ended.shutdown).toBe(1);
     expect(g.tracker.active).toBe(0);
@@ -374,7 +361,7 @@ describe('outside a call', () => {
       calls: 1,
       timeoutSeconds: 20,
     });
-    expectAllSucceeded(r, 1);
+    expectSippSucceeded(r, 1);
     expect(gateway.core.stats.unknownDialog).toBe(1);
     expect(gateway.tracker.issued).toBe(0);
   });
@@ -384,7 +371,7 @@ describe('outside a call', () => {
     const port = gateway.rtp.port;
     expect(port).toBeGreaterThan(0);
     const r = await runPbx(gateway, { number: '+14155550123', final: 200, finalBodyMatch: `m=audio ${port} RTP/AVP` });
-    expectAllSucceeded(r, 1);
+    expectSippSucceeded(r, 1);
     const socket = createSocket('udp4');
     const rtp = Buffer.alloc(172); // RTP header + 20 ms of PCMU
     rtp[0] = 0x80;
@@ -408,7 +395,7 @@ describe('sip-scenarios pack', () => {
       timeoutSeconds: 20,
       extraArgs: ['-key', 'trunk', 'demo.pstn.twilio.com', '-d', '100'],
     });
-    expectAllSucceeded(r, 3);
+    expectSippSucceeded(r, 3);
     expect(gateway.b2bua.stats.ended.answered).toBe(3);
     await expectAllReleased(gateway);
   });

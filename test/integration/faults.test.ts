@@ -14,6 +14,7 @@ import { startLossyRelay } from '../support/lossy-relay.js';
 import { pbxScenario } from '../support/scenarios.js';
 import { freePort, runSipp, startSipp } from '../support/sipp.js';
 import { waitFor } from '../support/wait-for.js';
+import { expectAllReleased } from '../support/assertions.js';
 
 const SCENARIOS = new URL('../scenarios/', import.meta.url).pathname;
 const PACK = new URL('../../sip-scenarios/', import.meta.url).pathname;
@@ -29,11 +30,6 @@ afterEach(async () => {
   child = undefined;
 });
 
-async function released(g: Gateway): Promise<void> {
-  await waitFor(() => g.b2bua.activeCalls === 0 && g.tracker.active === 0, { timeoutMs: 30_000, what: 'calls to end and leases to be released' });
-  expect(g.tracker.doubleReleases).toBe(0);
-  expect(g.tracker.issued).toBe(g.tracker.released);
-}
 
 describe('faults', () => {
   it('5% packet loss both ways: calls complete through retransmissions, no lease leaks', async () => {
@@ -53,7 +49,7 @@ describe('faults', () => {
       expect(relay.stats.dropped).toBeGreaterThan(0);
       expect(r.successful, r.errorLog).toBe(calls);
       expect(g.b2bua.stats.started).toBe(calls);
-      await released(g);
+      await expectAllReleased(g, 30_000);
       expect(g.b2bua.stats.ended.answered).toBe(calls);
     } finally {
       await relay.close();
@@ -72,7 +68,7 @@ describe('faults', () => {
     const r = await pbx;
     expect(r.successful, r.errorLog).toBe(3);
     expect(g.b2bua.stats.ended.failed).toBe(3);
-    await released(g);
+    await expectAllReleased(g, 30_000);
   }, 60_000);
 
   it('a UDP carrier that dies mid-call: the leases are released when the PBX hangs up', async () => {
@@ -86,7 +82,7 @@ describe('faults', () => {
     carrier.kill('SIGKILL');
     const r = await pbx;
     expect(r.successful, r.errorLog).toBe(2);
-    await released(g);
+    await expectAllReleased(g, 30_000);
     // the BYEs towards the dead carrier time out (Timer F) and leave nothing behind
     await waitFor(() => g.transactions.size.total === 0, { timeoutMs: 20_000, what: 'the BYE transactions to the dead carrier to time out' });
   }, 60_000);

@@ -14,6 +14,7 @@ import { type AdminClient, type HttpReply, adminClient, sampleValue } from '../s
 import { type PbxScenario, pbxScenario } from '../support/scenarios.js';
 import { type SippResult, type StartedSipp, runSipp, startSipp } from '../support/sipp.js';
 import { waitFor } from '../support/wait-for.js';
+import { expectAllReleased, expectSippSucceeded } from '../support/assertions.js';
 
 const BURST = new URL('../../sip-scenarios/cps-burst.xml', import.meta.url).pathname;
 const CALLED = '+14155550123';
@@ -37,20 +38,7 @@ async function start(patch: Record<string, unknown> = {}): Promise<{ g: Gateway;
 }
 
 /** Active calls and leases back to 0, and not one lease released twice. */
-async function expectAllReleased(g: Gateway): Promise<void> {
-  await waitFor(() => g.b2bua.activeCalls === 0 && g.tracker.active === 0, {
-    timeoutMs: 10_000,
-    what: 'active calls to return to 0',
-    detail: () => `calls ${g.b2bua.activeCalls}, leases ${g.tracker.active}`,
-  });
-  expect(g.tracker.doubleReleases).toBe(0);
-  expect(g.tracker.issued).toBe(g.tracker.released);
-}
 
-function expectSucceeded(r: SippResult, calls = 1): void {
-  expect(r.failed, `${r.errorLog ?? ''}${r.stderr}`).toBe(0);
-  expect(r.successful).toBe(calls);
-}
 
 async function call(g: Gateway, scenario: Partial<PbxScenario> = {}): Promise<SippResult> {
   return runSipp({
@@ -146,7 +134,7 @@ describe('GET /v1/trunks', () => {
     expect(one.status).toBe(200);
     expect(one.json).toEqual(demo);
 
-    expectSucceeded(await call(g));
+    expectSippSucceeded(await call(g));
     const after = (await api.get<TrunkView>('/v1/trunks/demo')).json;
     // one token of 3 spent, refilling at 0.2 per second
     const available = region(after, 'us1').available;
@@ -163,7 +151,7 @@ describe('GET /v1/trunks', () => {
     expect(during.concurrency.active).toBe(1);
     expect(during.concurrency.accountActive).toBe(1);
     expect(sampleValue(await api.metrics(), 'trunkgate_active_calls', { trunk: 'demo' })).toBe(1);
-    expectSucceeded(await sipp.done);
+    expectSippSucceeded(await sipp.done);
     await expectAllReleased(g);
     expect((await api.get<TrunkView>('/v1/trunks/demo')).json.concurrency.active).toBe(0);
   });
@@ -182,7 +170,7 @@ describe('POST /v1/trunks/:name/cps', () => {
   it('a business account raises its CPS to 5 itself: 200, /metrics shows it, and the next admissions follow it', async () => {
     const { g, api } = await start({ trunks: [trunk({ cps: { default: 1 } })] });
     // one call at CPS 1 first: the limiter in use has burst 1 and its token spent
-    expectSucceeded(await call(g));
+    expectSippSucceeded(await call(g));
     expect(region((await api.get<TrunkView>('/v1/trunks/demo')).json, 'us1')).toMatchObject({
       cps: 1,
       burst: 1,
@@ -210,7 +198,7 @@ describe('POST /v1/trunks/:name/cps', () => {
       extraArgs: ['-key', 'trunk', 'demo.pstn.twilio.com'],
     });
     const elapsedSeconds = (Date.now() - began) / 1000;
-    expectSucceeded(burst, 20);
+    expectSippSucceeded(burst, 20);
     const after = await api.metrics();
     const admitted = sampleValue(after, 'trunkgate_call_attempts_total', { trunk: 'demo', region: 'us1', outcome: 'admitted' }) ?? 0;
     const limited = sampleValue(after, 'trunkgate_call_attempts_total', { trunk: 'demo', region: 'us1', outcome: 'cps_limited' }) ?? 0;
@@ -330,7 +318,7 @@ describe('GET /v1/calls, DELETE /v1/calls/:id', () => {
     expect(del.status).toBe(204);
     expect(del.text).toBe('');
     // the PBX's scenario completes only if the BYE reached it and it answered 200
-    expectSucceeded(await sipp.done);
+    expectSippSucceeded(await sipp.done);
     await expectAllReleased(g);
     expect((await api.get('/v1/calls')).json).toEqual([]);
     expect(g.b2bua.stats.ended.admin).toBe(1);
@@ -359,7 +347,7 @@ describe('GET /v1/alerts', () => {
     const [first] = (await api.get<Alert[]>('/v1/alerts')).json;
     if (first === undefined) throw new Error('no alert');
     await waitFor(() => Date.now() > Date.parse(first.time), { what: 'the clock to pass the first alert' });
-    expectSucceeded(await call(g, { number: '+19005550100', final: 403, finalReason: 'Phone number is blocked for verification' }));
+    expectSippSucceeded(await call(g, { number: '+19005550100', final: 403, finalReason: 'Phone number is blocked for verification' }));
 
     const all = await api.get<Alert[]>('/v1/alerts');
     expect(all.status).toBe(200);

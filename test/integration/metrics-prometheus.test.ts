@@ -7,8 +7,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../src/gateway.js';
 import { startTestGateway, sipTarget } from '../support/gateway.js';
 import { type PrometheusServer, startPrometheus } from '../support/prometheus.js';
-import { type SippResult, runSipp } from '../support/sipp.js';
+import { runSipp, stepCount } from '../support/sipp.js';
 import { waitFor } from '../support/wait-for.js';
+import { sampleValue } from '../support/http.js';
 
 const PACK = new URL('../../sip-scenarios/', import.meta.url).pathname;
 
@@ -22,23 +23,7 @@ afterEach(async () => {
   gateway = undefined;
 });
 
-function count(r: SippResult, step: RegExp): number {
-  const key = Object.keys(r.counts).find((k) => step.test(k));
-  if (key === undefined) throw new Error(`no SIPp count matching ${step}`);
-  return r.counts[key] as number;
-}
 
-/** The value of one sample line in Prometheus text format, or 0 when absent. */
-function sample(text: string, name: string, labels: Record<string, string>): number {
-  const wanted = Object.entries(labels);
-  for (const line of text.split('\n')) {
-    if (wanted.length === 0 && line.startsWith(name + ' ')) return Number(line.slice(name.length + 1));
-    if (!line.startsWith(name + '{')) continue;
-    const labelText = line.slice(name.length + 1, line.indexOf('}'));
-    if (wanted.every(([k, v]) => labelText.includes(`${k}="${v}"`))) return Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
-  return 0;
-}
 
 async function burst(g: Gateway): Promise<{ ok: number; refused: number }> {
   const r = await runSipp({
@@ -52,7 +37,7 @@ async function burst(g: Gateway): Promise<{ ok: number; refused: number }> {
     extraArgs: ['-key', 'trunk', 'demo.pstn.twilio.com'],
   });
   expect(r.failed, r.errorLog).toBe(0);
-  return { ok: count(r, /^\d+_200_Recv$/), refused: count(r, /^\d+_503_Recv$/) };
+  return { ok: stepCount(r, /^\d+_200_Recv$/), refused: stepCount(r, /^\d+_503_Recv$/) };
 }
 
 describe('metrics', () => {
@@ -65,14 +50,14 @@ describe('metrics', () => {
     await waitFor(() => g.b2bua.activeCalls === 0, { what: 'calls to end' });
     const http = g.httpAddress;
     const text = await (await fetch(`http://${http?.host}:${http?.port}/metrics`)).text();
-    expect(sample(text, 'trunkgate_call_attempts_total', { trunk: 'demo', region: 'us1', outcome: 'admitted' })).toBe(ok);
-    expect(sample(text, 'trunkgate_call_attempts_total', { trunk: 'demo', region: 'us1', outcome: 'cps_limited' })).toBe(refused);
-    expect(sample(text, 'trunkgate_calls_ended_total', { trunk: 'demo', disposition: 'answered' })).toBe(ok);
-    expect(sample(text, 'trunkgate_alerts_total', { code: '32001' })).toBe(refused);
-    expect(sample(text, 'trunkgate_active_calls', { trunk: 'demo' })).toBe(0);
-    expect(sample(text, 'trunkgate_cps_limit', { trunk: 'demo', region: 'us1' })).toBe(5);
-    expect(sample(text, 'trunkgate_sip_messages_total', { direction: 'in', transport: 'udp', kind: 'INVITE' })).toBe(ok + refused);
-    expect(sample(text, 'trunkgate_admission_seconds_count', {})).toBe(ok + refused);
+    expect(sampleValue(text, 'trunkgate_call_attempts_total', { trunk: 'demo', region: 'us1', outcome: 'admitted' }) ?? 0).toBe(ok);
+    expect(sampleValue(text, 'trunkgate_call_attempts_total', { trunk: 'demo', region: 'us1', outcome: 'cps_limited' }) ?? 0).toBe(refused);
+    expect(sampleValue(text, 'trunkgate_calls_ended_total', { trunk: 'demo', disposition: 'answered' }) ?? 0).toBe(ok);
+    expect(sampleValue(text, 'trunkgate_alerts_total', { code: '32001' }) ?? 0).toBe(refused);
+    expect(sampleValue(text, 'trunkgate_active_calls', { trunk: 'demo' }) ?? 0).toBe(0);
+    expect(sampleValue(text, 'trunkgate_cps_limit', { trunk: 'demo', region: 'us1' }) ?? 0).toBe(5);
+    expect(sampleValue(text, 'trunkgate_sip_messages_total', { direction: 'in', transport: 'udp', kind: 'INVITE' }) ?? 0).toBe(ok + refused);
+    expect(sampleValue(text, 'trunkgate_admission_seconds_count', {}) ?? 0).toBe(ok + refused);
     expect(text).toMatch(/^trunkgate_lease_double_release_total 0$/m);
   });
 

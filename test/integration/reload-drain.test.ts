@@ -19,6 +19,7 @@ import { type AdminClient, adminClient, sampleValue } from '../support/http.js';
 import { type PbxScenario, pbxScenario } from '../support/scenarios.js';
 import { type SippResult, type StartedSipp, runSipp, startSipp } from '../support/sipp.js';
 import { waitFor } from '../support/wait-for.js';
+import { expectAllReleased, expectSippSucceeded } from '../support/assertions.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const BURST = new URL('../../sip-scenarios/cps-burst.xml', import.meta.url).pathname;
@@ -73,20 +74,7 @@ async function startWith(patch: Patch): Promise<{ g: Gateway; api: AdminClient }
   return startFromFile(configFile(patch).path);
 }
 
-async function expectAllReleased(g: Gateway): Promise<void> {
-  await waitFor(() => g.b2bua.activeCalls === 0 && g.tracker.active === 0, {
-    timeoutMs: 10_000,
-    what: 'active calls to return to 0',
-    detail: () => `calls ${g.b2bua.activeCalls}, leases ${g.tracker.active}`,
-  });
-  expect(g.tracker.doubleReleases).toBe(0);
-  expect(g.tracker.issued).toBe(g.tracker.released);
-}
 
-function expectSucceeded(r: SippResult, calls = 1): void {
-  expect(r.failed, `${r.errorLog ?? ''}${r.stderr}`).toBe(0);
-  expect(r.successful).toBe(calls);
-}
 
 function pbx(g: Gateway, scenario: Partial<PbxScenario>): Promise<StartedSipp> {
   return startSipp({
@@ -140,7 +128,7 @@ async function burst(g: Gateway, calls = 10): Promise<{ admitted: number; elapse
     extraArgs: ['-key', 'trunk', 'demo.pstn.twilio.com'],
   });
   const elapsedSeconds = (Date.now() - began) / 1000;
-  expectSucceeded(r, calls);
+  expectSippSucceeded(r, calls);
   const ok = Object.entries(r.counts).find(([k]) => /^\d+_200_Recv$/.test(k))?.[1] ?? 0;
   return { admitted: ok, elapsedSeconds };
 }
@@ -180,11 +168,11 @@ describe('POST /v1/reload', () => {
     const b = await burst(g);
     expect(b.admitted).toBeGreaterThanOrEqual(3);
     expect(b.admitted).toBeLessThanOrEqual(3 + 3 * b.elapsedSeconds);
-    expectSucceeded(await call(g, { domain: 'second.pstn.twilio.com', final: 403, finalReason: 'Forbidden' }));
+    expectSippSucceeded(await call(g, { domain: 'second.pstn.twilio.com', final: 403, finalReason: 'Forbidden' }));
 
     // the calls in progress end normally, each lease released once
-    expectSucceeded(await onDemo.done);
-    expectSucceeded(await onSecond.done);
+    expectSippSucceeded(await onDemo.done);
+    expectSippSucceeded(await onSecond.done);
     await expectAllReleased(g);
     expect(g.b2bua.stats.ended.answered).toBe(2 + b.admitted);
     expect(g.b2bua.stats.ended.shutdown + g.b2bua.stats.ended.admin).toBe(0);
@@ -221,7 +209,7 @@ describe('POST /v1/reload', () => {
     // still the old settings: CPS 1, and calls admitted
     expect(g.config).toBe(running);
     expect(await cpsOf(api)).toEqual({ cps: 1, source: 'config' });
-    expectSucceeded(await call(g));
+    expectSippSucceeded(await call(g));
 
     // a file that is not even YAML: the same
     file.write('trunks: [ { name: demo\n');
@@ -263,7 +251,7 @@ describe('drain', () => {
       finalReason: 'Service Unavailable',
       finalMustMatch: [{ header: 'Retry-After', regexp: '[0-9]' }],
     });
-    expectSucceeded(refused);
+    expectSippSucceeded(refused);
     expect(sampleValue(await api.metrics(), 'trunkgate_call_attempts_total', { trunk: 'demo', region: 'us1', outcome: 'draining' })).toBe(
       1,
     );
@@ -271,7 +259,7 @@ describe('drain', () => {
     expect(g.b2bua.activeCalls).toBe(1);
     expect(drainedAt).toBeUndefined();
 
-    expectSucceeded(await held.done);
+    expectSippSucceeded(await held.done);
     const callEndedAt = Date.now();
     await drained;
     expect(drainedAt).toBeGreaterThanOrEqual(callEndedAt - 100);
@@ -293,7 +281,7 @@ describe('drain', () => {
     await g.drain();
     expect(Date.now() - began).toBeGreaterThanOrEqual(300);
     // the PBX's scenario completes only when it got the BYE and answered it
-    expectSucceeded(await held.done);
+    expectSippSucceeded(await held.done);
     expect(g.b2bua.stats.ended.shutdown).toBe(1);
     expect(g.tracker.active).toBe(0);
     expect(g.tracker.doubleReleases).toBe(0);
@@ -355,7 +343,7 @@ describe('the command line: SIGHUP reloads, SIGTERM drains and exits 0', () => {
       calls: 1,
       timeoutSeconds: 20,
     });
-    expectSucceeded(r);
+    expectSippSucceeded(r);
 
     // SIGHUP: the file is read again
     file.write({ trunks: [trunk({ cps: { default: 7 } })] });

@@ -240,3 +240,10 @@ export function parseMessageLog(log: string): LoggedMessage[] {
   }
   return out;
 }
+
+/** A per-step counter of a -trace_counts run, by the pattern of its column (e.g. /^\d+_503_Recv$/). */
+export function stepCount(r: SippResult, step: RegExp): number {
+  const key = Object.keys(r.counts).find((k) => step.test(k));
+  if (key === undefined) throw new Error(`no SIPp count matching ${step}: ${Object.keys(r.counts).join(', ')}`);
+  return r.counts[key] as number;
+}

@@ -118,6 +118,7 @@ export class TransportLayer {
   private readonly connections = new Map<number, TcpConnection>();
   private readonly connectionsByRemote = new Map<string, TcpConnection>();
   private nextConnectionId = 1;
+  private readonly advertised = new Map<string, string>();
   private started = false;
 
   constructor(private readonly options: TransportOptions) {
@@ -191,7 +192,13 @@ export class TransportLayer {
    */
   advertise(address: string): string {
     if (address !== '0.0.0.0' && address !== '::') return address;
-    return this.options.advertisedAddress ?? firstInterfaceAddress(address === '::' ? 'IPv6' : 'IPv4') ?? (address === '::' ? '::1' : '127.0.0.1');
+    let advertised = this.advertised.get(address);
+    if (advertised === undefined) {
+      // looked up once: this is on the path of every Via and Contact
+      advertised = this.options.advertisedAddress ?? firstInterfaceAddress(address === '::' ? 'IPv6' : 'IPv4') ?? (address === '::' ? '::1' : '127.0.0.1');
+      this.advertised.set(address, advertised);
+    }
+    return advertised;
   }
 
   /**
