@@ -100,8 +100,9 @@ export class Gateway implements AdminApi {
       digest: this.digest,
       cpsFor: (trunk, region) => this.cpsInForce(trunk, region).cps,
     };
+    const listen = listenSpecs(config);
     this.transport = new TransportLayer({
-      listen: listenSpecs(config),
+      listen,
       tcpIdleTimeoutMs: config.sip.tcpIdleTimeoutMs,
       tcpMessageTimeoutMs: config.sip.tcpMessageTimeoutMs,
       maxTcpConnections: config.sip.maxTcpConnections,
@@ -114,7 +115,7 @@ export class Gateway implements AdminApi {
       tryingReason: PROVIDER_TRYING_REASON,
       logger: this.log.child({ layer: 'transaction' }),
     });
-    const mediaHost = listenSpecs(config)[0]?.host ?? '127.0.0.1';
+    const mediaHost = listen[0]?.host ?? '127.0.0.1';
     this.rtp = new RtpSink(mediaHost, this.transport.advertise(mediaHost));
     this.emulator = new PstnEmulator(config.pstn, this.rtp);
     this.tracker.onDoubleRelease = (lease, reason) => this.log.error({ reason, firstReason: lease.releaseReason }, 'lease released twice: this is a bug');

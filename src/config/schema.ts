@@ -32,6 +32,16 @@ const hostPort = z
     return port === null || Number(port[1]) <= 65535;
   }, 'the port must be 0-65535');
 
+/**
+ * Whether a number matches a pattern of NUMBER_PATTERN's grammar: an exact
+ * E.164 number, a prefix ending in `*`, or `*` alone (PSTN rules, blocklist).
+ */
+export function numberMatches(pattern: string, number: string): boolean {
+  if (pattern === '*') return true;
+  if (pattern.endsWith('*')) return number.startsWith(pattern.slice(0, -1));
+  return pattern === number;
+}
+
 const numberPattern = z.string().regex(NUMBER_PATTERN, 'expected an E.164 number like +14155550100, or a prefix ending in *, like +1555*');
 const e164 = z.string().regex(E164, 'expected an E.164 number: + then 1-15 digits, first digit not 0');
 

@@ -3,15 +3,13 @@
  * telephone network would, driven by rules on the called number (first match
  * wins; `*` at the end matches any remaining digits).
  */
-import type { Behaviour, PstnConfig, PstnRule } from '../config/schema.js';
+import { type Behaviour, type PstnConfig, type PstnRule, numberMatches } from '../config/schema.js';
 import { reasonPhrase } from '../sip/message/status-codes.js';
-import { type AudioOffer, buildAnswer, buildOffer, pickCodec, readAudioOffer } from './sdp.js';
+import { ACCEPTED_CODECS, type AudioOffer, buildAnswer, buildOffer, pickCodec, readAudioOffer } from './sdp.js';
 
 /** The provider's public test numbers: they answer (SPEC §6). */
 export const PROVIDER_TEST_NUMBERS = ['+16504894546', '+14154758378', '+441618508378', '+551940422255'] as const;
 
-/** Codecs the emulator answers with, in no particular preference: the offer's order decides. */
-export const EMULATOR_CODECS = ['PCMU', 'PCMA'] as const;
 
 export interface ResolvedRule {
   behaviour: Behaviour;
@@ -35,12 +33,6 @@ export interface PstnCallEvents {
 export interface MediaEndpoint {
   readonly address: string;
   readonly port: number;
-}
-
-export function numberMatches(pattern: string, number: string): boolean {
-  if (pattern === '*') return true;
-  if (pattern.endsWith('*')) return number.startsWith(pattern.slice(0, -1));
-  return pattern === number;
 }
 
 export class PstnEmulator {
@@ -86,7 +78,7 @@ export class PstnEmulator {
     if (offerSdp === undefined || offerSdp.length === 0) return { ok: true, sdp: buildOffer(this.media.address, this.media.port) };
     const offer = readAudioOffer(offerSdp);
     if (!offer.ok) return { ok: false, status: 400 };
-    const codec = pickCodec(offer.offer, EMULATOR_CODECS);
+    const codec = pickCodec(offer.offer, ACCEPTED_CODECS);
     if (codec === undefined) return { ok: false, status: 488 };
     return { ok: true, sdp: answerSdp(offer.offer, codec, this.media) };
   }

@@ -3,6 +3,12 @@
  * the audio offer, pick the first offered PCMU or PCMA, and write an answer.
  */
 
+/**
+ * The codecs the provider takes (SPEC §4.2 check 11) and the emulator answers
+ * with, in no order of preference: the offer's order decides.
+ */
+export const ACCEPTED_CODECS = ['PCMU', 'PCMA'] as const;
+
 export interface AudioOffer {
   /** Connection address of the audio stream. */
   address: string;

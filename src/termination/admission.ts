@@ -21,11 +21,11 @@
  */
 import type { AlertCode } from '../alerts/alert-codes.js';
 import type { CallInfo } from '../b2bua/call.js';
-import type { Region } from '../config/schema.js';
+import { type Region, numberMatches } from '../config/schema.js';
 import type { ConcurrencyTracker } from '../limits/concurrency.js';
 import type { CpsRegistry } from '../limits/cps-registry.js';
 import type { CpsAlgorithm, RateLimiter } from '../limits/rate-limiters.js';
-import { pickCodec, readAudioOffer } from '../pstn/sdp.js';
+import { ACCEPTED_CODECS, pickCodec, readAudioOffer } from '../pstn/sdp.js';
 import { type SipRequest, parseBoundedInt, parseNameAddr, parseUri, splitList } from '../sip/message/index.js';
 import { unsupportedRequired } from '../b2bua/headers.js';
 import type { DigestAuth } from './digest.js';
@@ -192,14 +192,9 @@ const geoPermitted: Check = ({ trunk, called }) => {
   return trunk.account.geoPermissions.some((code) => digits.startsWith(code)) ? undefined : reject(403, 'No International Authorization', 'forbidden', 32205);
 };
 
-export function matchesPattern(pattern: string, number: string): boolean {
-  if (pattern === '*') return true;
-  return pattern.endsWith('*') ? number.startsWith(pattern.slice(0, -1)) : pattern === number;
-}
-
 /** Check 10: the destination is not on the blocklist. */
 const notBlocked: Check = ({ ctx, called }) =>
-  ctx.directory.config.blocklist.some((p) => matchesPattern(p, called)) ? reject(403, 'Phone number is blocked for verification', 'forbidden', 32203) : undefined;
+  ctx.directory.config.blocklist.some((p) => numberMatches(p, called)) ? reject(403, 'Phone number is blocked for verification', 'forbidden', 32203) : undefined;
 
 /** Check 11: an SDP offer, if any, parses and offers PCMU or PCMA; no body is a late offer, allowed. */
 const usableOffer: Check = ({ req }) => {
@@ -208,7 +203,7 @@ const usableOffer: Check = ({ req }) => {
   if (type !== undefined && type !== 'application/sdp') return reject(415, 'Unsupported Media Type', 'unsupported_media', undefined, [['Accept', 'application/sdp']]);
   const offer = readAudioOffer(req.body.toString('utf8'));
   if (!offer.ok) return reject(400, 'Bad Request', 'unsupported_media', 32102);
-  return pickCodec(offer.offer, ['PCMU', 'PCMA']) === undefined ? reject(415, 'Unsupported Media Type', 'unsupported_media') : undefined;
+  return pickCodec(offer.offer, ACCEPTED_CODECS) === undefined ? reject(415, 'Unsupported Media Type', 'unsupported_media') : undefined;
 };
 
 /** Checks 2-11, in the provider's order (with our 420 after the credentials). */
@@ -234,11 +229,6 @@ function pooledLimiter(trunk: CompiledTrunk, region: Region, ctx: AdmissionConte
   const pooled = trunk.account.pooledCps?.[region];
   if (pooled === undefined) return undefined;
   return ctx.cps.limiter(`account:${trunk.account.name}:${region}`, ctx.directory.config.cps.algorithm, pooled, null);
-}
-
-/** The trunk's CPS limiter for a region, if calls have used it (live state for the admin API). */
-export function liveTrunkLimiter(trunk: CompiledTrunk, region: Region, ctx: AdmissionContext): RateLimiter | undefined {
-  return ctx.cps.peek(`trunk:${trunk.name}:${region}`);
 }
 
 /**

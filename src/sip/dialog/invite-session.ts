@@ -111,10 +111,6 @@ export class IncomingInvite {
     return res;
   }
 
-  get isAnswered(): boolean {
-    return this.reliable !== undefined;
-  }
-
   get isAcked(): boolean {
     return this.reliable?.isAcked ?? false;
   }

@@ -103,8 +103,3 @@ export function formatNameAddr(value: { displayName?: string | undefined; uri: s
   return out;
 }
 
-/** True when the name-addr value string carries a `tag` parameter (cheap check for dialog matching). */
-export function tagOf(value: NameAddr): string | undefined {
-  const t = value.params.get('tag');
-  return t === null ? undefined : t;
-}

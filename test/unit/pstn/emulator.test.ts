@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DEFAULT_CONFIG_PATH, loadConfigFile, validateConfig } from '../../../src/config/load.js';
 import type { PstnConfig } from '../../../src/config/schema.js';
-import { type PstnCall, type PstnCallEvents, PROVIDER_TEST_NUMBERS, PstnEmulator, numberMatches } from '../../../src/pstn/emulator.js';
+import { type PstnCall, type PstnCallEvents, PROVIDER_TEST_NUMBERS, PstnEmulator } from '../../../src/pstn/emulator.js';
+import { numberMatches } from '../../../src/config/schema.js';
 
 const MEDIA = { address: '127.0.0.1', port: 40000 };
 

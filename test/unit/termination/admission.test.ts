@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { validateConfig } from '../../../src/config/load.js';
-import type { Region } from '../../../src/config/schema.js';
+import { type Region, numberMatches } from '../../../src/config/schema.js';
 import { ManualClock } from '../../../src/limits/clock.js';
 import { ConcurrencyTracker, type CallLease } from '../../../src/limits/concurrency.js';
 import { CpsRegistry } from '../../../src/limits/cps-registry.js';
@@ -17,7 +17,6 @@ import {
   admit,
   callerId,
   identify,
-  matchesPattern,
   unknownDomain,
 } from '../../../src/termination/admission.js';
 import { DIGEST_REALM, DigestAuth } from '../../../src/termination/digest.js';
@@ -1060,8 +1059,8 @@ describe('building blocks', () => {
     ['+19005550123', '+19005550123', true],
     ['+19005550123', '+190055501234', false],
     ['*', '+44123', true],
-  ])('matchesPattern(%j, %j) → %s', (pattern, number, ok) => {
-    expect(matchesPattern(pattern, number)).toBe(ok);
+  ])('numberMatches(%j, %j) → %s (the blocklist)', (pattern, number, ok) => {
+    expect(numberMatches(pattern, number)).toBe(ok);
   });
 
   it('callerId: From user if a number, else P-Asserted-Identity, else Remote-Party-ID', () => {
