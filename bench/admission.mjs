@@ -6,7 +6,6 @@
 import { join } from 'node:path';
 import { validateConfig } from '../dist/config/load.js';
 import { ConcurrencyTracker } from '../dist/limits/concurrency.js';
-import { CpsRegistry } from '../dist/limits/cps-registry.js';
 import { systemClock } from '../dist/limits/clock.js';
 import { parseMessage } from '../dist/sip/message/index.js';
 import { admit, identify } from '../dist/termination/admission.js';
@@ -72,7 +71,7 @@ export async function benchAdmissionLatency({ iterations = 200_000 } = {}) {
   const ctx = {
     directory,
     tracker,
-    cps: new CpsRegistry(systemClock),
+    clock: systemClock,
     digest: new DigestAuth(),
     cpsFor: (trunk, region) => trunk.config.cps[region] ?? trunk.config.cps.default,
   };
@@ -89,7 +88,7 @@ export async function benchAdmissionLatency({ iterations = 200_000 } = {}) {
       const match = identify(req, directory);
       const d = admit(req, match, ctx);
       const t1 = process.hrtime.bigint();
-      if (d.kind === 'admit') d.info.lease.release('rejected');
+      if (d.kind === 'admit') d.lease.release('rejected');
       if (i >= 20_000) times[i - 20_000] = Number(t1 - t0) / 1000;
       mutate?.(i);
     }

@@ -7,8 +7,8 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import pino from 'pino';
 import { type ConfigResult, DEFAULT_CONFIG_PATH, formatProblems, readConfigRaw, validateConfig } from './config/load.js';
-import { HttpListenError } from './http/server.js';
 import { applyOverrides } from './config/overrides.js';
+import { ERRORS, TrunkgateError } from './errors.js';
 import { createGateway } from './gateway.js';
 import { ListenError } from './sip/transport/index.js';
 
@@ -82,16 +82,15 @@ async function start(opts: StartOptions): Promise<number> {
     }
     const r = gateway.reload();
     if (r.ok) logger.info({ warnings: r.value.warnings }, 'SIGHUP: configuration reloaded');
-    else logger.error({ problems: r.details }, `SIGHUP: ${r.message}`);
+    else logger.error({ problems: r.error.details }, `SIGHUP: ${r.error.message}`);
   });
   try {
     await gateway.start();
   } catch (err) {
-    if (err instanceof ListenError || err instanceof HttpListenError) {
-      process.stderr.write(`trunkgate: ${err.message}\n`);
-      return 1;
-    }
-    throw err;
+    const known = startupError(err);
+    if (known === undefined) throw err;
+    process.stderr.write(`trunkgate: ${known.message}\n`);
+    return 1;
   }
   const listening = gateway.listeners.map((l) => `${l.transport}://${l.family === 'IPv6' ? `[${l.address}]` : l.address}:${l.port}`);
   const http = gateway.httpAddress;
@@ -107,12 +106,27 @@ async function start(opts: StartOptions): Promise<number> {
   logger.info({ signal, activeCalls: gateway.b2bua.activeCalls }, 'draining, then stopping');
   // A second signal stops at once.
   const now = (): void => {
-    void gateway.stop().then(() => process.exit(0));
+    gateway.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, 'stopping failed');
+        process.exit(1);
+      },
+    );
   };
   process.once('SIGINT', now);
   process.once('SIGTERM', now);
   await gateway.drain();
   return 0;
+}
+
+/** A start-up failure the operator can act on, worded by the catalogue; undefined for a bug. */
+function startupError(err: unknown): TrunkgateError | undefined {
+  if (err instanceof TrunkgateError) return err;
+  if (err instanceof ListenError) {
+    return new TrunkgateError(err.code, ERRORS[err.code].message(err.url, err.reason));
+  }
+  return undefined;
 }
 
 function checkConfig(file: string): number {

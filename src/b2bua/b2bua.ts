@@ -2,12 +2,16 @@
  * The B2BUA: starts a call for every admitted INVITE, routes CANCELs to it,
  * hangs calls up on request, and keeps the books on how calls end.
  */
+import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { AlertLog } from '../alerts/alert-log.js';
+import type { Clock } from '../limits/clock.js';
+import type { CallLease } from '../limits/concurrency.js';
 import type { PstnEmulator } from '../pstn/emulator.js';
-import { type UserAgentCore, uriDestination } from '../sip/dialog/index.js';
+import type { UserAgentCore } from '../sip/dialog/index.js';
 import type { InviteServerTransaction } from '../sip/transaction/index.js';
-import { formatHostPort } from '../sip/transport/index.js';
+import type { TrunkMatch } from '../termination/directory.js';
+import type { CallStarter } from '../termination/front-door.js';
 import type { BLeg } from './b-leg.js';
 import { BuiltinLeg } from './builtin-leg.js';
 import { Call, type CallInfo, DISPOSITIONS, type Disposition } from './call.js';
@@ -17,25 +21,30 @@ export interface B2buaOptions {
   core: UserAgentCore;
   emulator: PstnEmulator;
   alerts: AlertLog;
+  clock: Clock;
   logger: Logger;
 }
 
-export class B2bua {
+export interface B2buaEventMap {
+  /** A call's INVITE got its final response, `setupSeconds` after it arrived. */
+  callSetUp: [call: Call, setupSeconds: number];
+  /** A call ended (once per call). */
+  callEnded: [call: Call, disposition: Disposition];
+}
+
+export class B2bua implements CallStarter {
   readonly calls = new Map<string, Call>();
+  readonly events = new EventEmitter<B2buaEventMap>();
   private readonly byTransaction = new Map<InviteServerTransaction, Call>();
   readonly stats = {
     started: 0,
     ended: Object.fromEntries(DISPOSITIONS.map((d) => [d, 0])) as Record<Disposition, number>,
   };
-  /** Called once per call when it ends (metrics). */
-  onCallEnded: ((call: Call, disposition: Disposition) => void) | undefined;
-  /** Called once per call when its INVITE got a final response (metrics). */
-  onCallSetUp: ((call: Call, setupSeconds: number) => void) | undefined;
 
   private readonly hooks = {
     settled: (call: Call, tx: InviteServerTransaction, setupSeconds: number) => {
       this.byTransaction.delete(tx);
-      this.onCallSetUp?.(call, setupSeconds);
+      this.events.emit('callSetUp', call, setupSeconds);
     },
     ended: (call: Call, disposition: Disposition) => this.ended(call, disposition),
   };
@@ -47,9 +56,19 @@ export class B2bua {
   }
 
   /** Start the call for an admitted INVITE. */
-  start(tx: InviteServerTransaction, info: CallInfo): Call {
-    const { core, alerts, logger } = this.options;
-    const call = new Call(core, tx, info, this.hooks, alerts, logger, localContact(tx, core.layer.transport.advertise.bind(core.layer.transport)));
+  start(tx: InviteServerTransaction, admitted: { match: TrunkMatch; lease: CallLease }): Call {
+    const { core, alerts, logger, clock } = this.options;
+    const { trunk, region, edge } = admitted.match;
+    const info: CallInfo = {
+      trunk: trunk.name,
+      account: trunk.account.name,
+      region,
+      edge,
+      route: trunk.route,
+      lease: admitted.lease,
+      maxDurationMs: trunk.maxDurationMs,
+    };
+    const call = new Call(core, tx, info, this.hooks, alerts, logger, clock);
     this.calls.set(call.id, call);
     this.byTransaction.set(tx, call);
     this.stats.started++;
@@ -58,15 +77,18 @@ export class B2bua {
   }
 
   private farLeg(call: Call): BLeg {
-    const events = call;
     const route = call.info.route;
-    if (route === 'builtin') return new BuiltinLeg(this.options.emulator, call.called, call.offer, events);
-    const destination = uriDestination(route);
-    if (destination === undefined) throw new Error(`route ${route} is not a sip:IP:PORT URI`);
+    if (route.kind === 'builtin') return new BuiltinLeg(this.options.emulator, call.called, call.offer, call);
     return new CarrierLeg(
       this.options.core,
-      { destination, called: call.called, caller: call.caller, callerDisplayName: call.callerDisplayName, offer: call.offer },
-      events,
+      {
+        destination: { transport: route.transport, address: route.address, port: route.port },
+        called: call.called,
+        caller: call.caller,
+        callerDisplayName: call.callerDisplayName,
+        offer: call.offer,
+      },
+      call,
     );
   }
 
@@ -96,14 +118,6 @@ export class B2bua {
     const tx = call.tx;
     if (tx !== undefined) this.byTransaction.delete(tx);
     this.stats.ended[disposition]++;
-    this.onCallEnded?.(call, disposition);
+    this.events.emit('callEnded', call, disposition);
   }
-}
-
-/** Our Contact on the A-leg: the address and transport the INVITE came in on. */
-export function localContact(tx: InviteServerTransaction, advertise: (address: string) => string = (a) => a): string {
-  const s = tx.request.source;
-  if (s === undefined) return '<sip:trunkgate@127.0.0.1>';
-  const transport = s.transport === 'tcp' ? ';transport=tcp' : '';
-  return `<sip:trunkgate@${formatHostPort(advertise(s.localAddress), s.localPort)}${transport}>`;
 }

@@ -1,9 +1,8 @@
 /** The B-leg to the in-process PSTN emulator (`route: builtin`): no network hop. */
+import { SDP_CONTENT_TYPE as SDP } from '../media/sdp.js';
 import type { PstnCall, PstnCallEvents, PstnEmulator } from '../pstn/emulator.js';
 import { reasonPhrase } from '../sip/message/index.js';
 import type { BLeg, BLegEvents, RelayResult, RelayedBody } from './b-leg.js';
-
-const SDP = 'application/sdp';
 
 /** Implements the emulator's events itself: no closures per call. */
 export class BuiltinLeg implements BLeg, PstnCallEvents {

@@ -5,10 +5,14 @@
  */
 import type { Logger } from 'pino';
 import type { AlertLog } from '../alerts/alert-log.js';
+import type { Route } from '../config/route.js';
+import type { Clock } from '../limits/clock.js';
 import type { CallLease, ReleaseReason } from '../limits/concurrency.js';
-import { type DialogUsage, IncomingInvite, Reliable2xx, type UserAgentCore, sendInDialog } from '../sip/dialog/index.js';
+import { SDP_CONTENT_TYPE } from '../media/sdp.js';
+import { AnswerRetransmitter, type DialogUsage, IncomingInvite, type UserAgentCore, sendInDialog } from '../sip/dialog/index.js';
 import { type SipRequest, detach, randomToken } from '../sip/message/index.js';
 import type { InviteServerTransaction, ReplyOptions, ServerTransaction } from '../sip/transaction/index.js';
+import { ALLOW } from '../termination/extensions.js';
 import type { BLeg, BLegEvents, BLegFailureCause, RelayedBody, RelayedHeaders, RelayResult } from './b-leg.js';
 
 /** How a call ended, for `trunkgate_calls_ended_total{disposition}`. */
@@ -23,8 +27,8 @@ export interface CallInfo {
   account: string;
   region: string;
   edge: string | undefined;
-  /** `builtin` or the carrier URI. */
-  route: string;
+  /** The trunk's route, compiled: the emulator or a carrier. */
+  route: Route;
   lease: CallLease;
   /** Hang up (BYE both legs, alert 32015) after this long answered. */
   maxDurationMs: number;
@@ -36,8 +40,6 @@ export interface CallHooks {
   ended(call: Call, disposition: Disposition): void;
 }
 
-const SDP = 'application/sdp';
-const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO';
 
 /**
  * The call is its own B-leg event sink and A-leg dialog usage: no closures
@@ -46,7 +48,8 @@ const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO';
 export class Call implements BLegEvents, DialogUsage {
   /** Our id for the call (the provider's style: CA + 32 hex digits). */
   readonly id = 'CA' + randomToken(16);
-  readonly createdAt = Date.now();
+  /** When the call was admitted, and answered (ms, the gateway's clock). */
+  readonly createdAt: number;
   answeredAt: number | undefined;
   state: CallState = 'setup';
   disposition: Disposition | undefined;
@@ -64,7 +67,7 @@ export class Call implements BLegEvents, DialogUsage {
   private readonly receivedAt: number | undefined;
   private readonly callId: string;
   private maxDurationTimer: NodeJS.Timeout | undefined;
-  private reinvite: Reliable2xx | undefined;
+  private reinvite: AnswerRetransmitter | undefined;
   private relayBusy = false;
   private logger: Logger | undefined;
 
@@ -75,14 +78,15 @@ export class Call implements BLegEvents, DialogUsage {
     private readonly hooks: CallHooks,
     private readonly alerts: AlertLog,
     private readonly baseLogger: Logger,
-    localContact: string,
+    private readonly clock: Clock,
   ) {
     const req = tx.request;
+    this.createdAt = clock.now();
     this.inviteTx = tx;
     this.inviteSeq = req.cseq?.seq ?? 0;
     this.receivedAt = req.source?.receivedAt;
     this.callId = detach(req.callId);
-    this.a = new IncomingInvite(core, tx, localContact);
+    this.a = new IncomingInvite(core, tx, core.contactForRequest(req));
     this.called = detach(req.requestUri?.user ?? '');
     const from = req.from;
     this.caller = from === undefined ? '' : detach(parseUser(from.uri) ?? '');
@@ -137,7 +141,7 @@ export class Call implements BLegEvents, DialogUsage {
       return;
     }
     this.state = 'answered';
-    this.answeredAt = Date.now();
+    this.answeredAt = this.clock.now();
     const options = this.replyOptions(sdp, headers);
     this.a.answer(200, { ...options, headers: options.headers?.filter(([n]) => n !== 'Contact') }, () => this.onNoAck());
     this.settle();
@@ -249,17 +253,21 @@ export class Call implements BLegEvents, DialogUsage {
       this.a.dialog.refreshTarget(req);
     }
     const body = req.body.length > 0 ? { body: req.body, contentType: req.headers.get('content-type') } : undefined;
-    void this.b.request(req.method, body).then((r) => {
+    this.b.request(req.method, body).then((r) => {
       if (isReinvite || req.method === 'UPDATE') this.relayBusy = false;
       const options: ReplyOptions = {
         headers: req.method === 'INFO' ? [] : [['Contact', this.a.dialog.localContact]],
-        ...(r.body !== undefined ? { body: r.body, contentType: r.contentType ?? SDP } : {}),
+        ...(r.body !== undefined ? { body: r.body, contentType: r.contentType ?? SDP_CONTENT_TYPE } : {}),
       };
       const res = tx.reply(r.status, r.reason, options);
       if (res !== undefined && isReinvite && r.status >= 200 && r.status < 300 && this.state === 'answered') {
         this.reinvite?.stop();
-        this.reinvite = new Reliable2xx(this.core.layer, tx as InviteServerTransaction, res, () => this.onNoAck());
+        this.reinvite = new AnswerRetransmitter(this.core, tx as InviteServerTransaction, res, () => this.onNoAck());
       }
+    }, (err: unknown) => {
+      if (isReinvite || req.method === 'UPDATE') this.relayBusy = false;
+      this.log.error({ err }, 'relaying an in-dialog request failed');
+      tx.reply(500);
     });
   }
 
@@ -306,7 +314,8 @@ export class Call implements BLegEvents, DialogUsage {
     this.state = 'ending';
     this.a.stop();
     const key = this.a.dialog.key;
-    void sendInDialog(this.core, this.a.dialog, 'BYE').then(() => this.core.unregister(key));
+    const forget = (): void => this.core.unregister(key);
+    sendInDialog(this.core, this.a.dialog, 'BYE').then(forget, forget);
   }
 
   /** The one place a call ends: the lease is released here, once. */
@@ -327,7 +336,7 @@ export class Call implements BLegEvents, DialogUsage {
 
   private replyOptions(sdp: RelayedBody | undefined, headers: RelayedHeaders): ReplyOptions {
     const all: Array<readonly [string, string]> = [['Contact', this.a.dialog.localContact], ['Allow', ALLOW], ...headers];
-    return sdp === undefined ? { headers: all } : { headers: all, body: sdp.body, contentType: sdp.contentType ?? SDP };
+    return sdp === undefined ? { headers: all } : { headers: all, body: sdp.body, contentType: sdp.contentType ?? SDP_CONTENT_TYPE };
   }
 }
 

@@ -4,10 +4,11 @@
  */
 import { type Destination, formatHostPort } from '../sip/transport/index.js';
 import { type Dialog, OutgoingInvite, type UserAgentCore, sendInDialog } from '../sip/dialog/index.js';
-import { type SipRequest, type SipResponse, createRequest, displayHeaderName, newCallId, newTag } from '../sip/message/index.js';
+import { type SipRequest, type SipResponse, createRequest, newCallId, newTag } from '../sip/message/index.js';
 import type { ServerTransaction } from '../sip/transaction/index.js';
-import type { BLeg, BLegEvents, RelayResult, RelayedBody, RelayedHeaders } from './b-leg.js';
-import { relayHeaders } from './headers.js';
+import { ALLOW } from '../termination/extensions.js';
+import type { BLeg, BLegEvents, RelayResult, RelayedBody } from './b-leg.js';
+import { passedOn } from './headers.js';
 
 export interface CarrierLegParams {
   destination: Destination;
@@ -26,15 +27,8 @@ export class CarrierLeg implements BLeg {
   private invite: OutgoingInvite | undefined;
   private dialog: Dialog | undefined;
   private cancelled = false;
-  /** Watches the carrier's TCP connection: when it closes, the call is over (SPEC §4.4 transport failure). */
-  private readonly onConnectionClosed = (info: { address: string; port: number }): void => {
-    const d = this.params.destination;
-    if (info.address !== d.address || info.port !== d.port) return;
-    if (this.state === 'answered') {
-      this.finish();
-      this.events.lost();
-    }
-  };
+  /** Stops watching the carrier's connection. */
+  private unwatch: (() => void) | undefined;
 
   constructor(
     private readonly core: UserAgentCore,
@@ -45,11 +39,10 @@ export class CarrierLeg implements BLeg {
   start(): void {
     const p = this.params;
     const dest = p.destination;
-    const local = this.core.layer.transport.localFor(dest.transport, dest.address);
-    const ours = this.core.layer.transport.hostPort(local);
+    const contact = this.core.contactFor(dest);
+    const ours = this.core.hostPortFor(dest);
     const theirs = formatHostPort(dest.address, dest.port);
-    const tcp = dest.transport === 'tcp' ? ';transport=tcp' : '';
-    const contact = `<sip:trunkgate@${ours}${tcp}>`;
+    const transportParam = dest.transport === 'udp' ? '' : `;transport=${dest.transport}`;
     const display = p.callerDisplayName !== undefined ? `"${p.callerDisplayName.replace(/(["\\])/g, '\\$1')}" ` : '';
     const headers: Array<readonly [string, string]> = [
       ['From', `${display}<sip:${p.caller}@${ours}>;tag=${newTag()}`],
@@ -57,14 +50,15 @@ export class CarrierLeg implements BLeg {
       ['Call-ID', newCallId()],
       ['CSeq', '1 INVITE'],
       ['Contact', contact],
-      ['Allow', 'INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO'],
+      ['Allow', ALLOW],
     ];
     const offer = p.offer;
     p.offer = undefined; // the request keeps what it needs; an answered call keeps none of it
     if (offer !== undefined && offer.body.length > 0 && offer.contentType !== undefined) headers.push(['Content-Type', offer.contentType]);
-    const req: SipRequest = createRequest('INVITE', `sip:${p.called}@${theirs}${tcp}`, headers, offer?.body);
+    const req: SipRequest = createRequest('INVITE', `sip:${p.called}@${theirs}${transportParam}`, headers, offer?.body);
     this.state = 'calling';
-    if (dest.transport === 'tcp') this.core.layer.transport.connectionClosedListeners.add(this.onConnectionClosed);
+    // A stream carrier's connection closing ends the call (SPEC §4.4 transport failure).
+    if (dest.transport !== 'udp') this.unwatch = this.core.watchFlow(dest, () => this.onFlowClosed());
     this.invite = new OutgoingInvite(
       this.core,
       req,
@@ -81,6 +75,12 @@ export class CarrierLeg implements BLeg {
         },
       },
     );
+  }
+
+  private onFlowClosed(): void {
+    if (this.state !== 'answered') return;
+    this.finish();
+    this.events.lost();
   }
 
   private onProgress(res: SipResponse): void {
@@ -124,14 +124,17 @@ export class CarrierLeg implements BLeg {
           tx.reply(req.method === 'INVITE' ? 491 : 481);
           return;
         }
-        void this.events.request(req.method, bodyOf(req)).then((r) => {
-          const options = {
-            headers: req.method === 'INFO' ? [] : ([['Contact', dialog?.localContact ?? '']] as Array<readonly [string, string]>),
-            body: r.body,
-            contentType: r.contentType,
-          };
-          tx.reply(r.status, r.reason, options);
-        });
+        this.events.request(req.method, bodyOf(req)).then(
+          (r) => {
+            const options = {
+              headers: req.method === 'INFO' ? [] : ([['Contact', dialog?.localContact ?? '']] as Array<readonly [string, string]>),
+              body: r.body,
+              contentType: r.contentType,
+            };
+            tx.reply(r.status, r.reason, options);
+          },
+          () => tx.reply(500),
+        );
         return;
       }
       case 'OPTIONS':
@@ -156,12 +159,16 @@ export class CarrierLeg implements BLeg {
     }
     if (this.state !== 'answered' || dialog === undefined) return;
     this.state = 'ending';
-    void sendInDialog(this.core, dialog, 'BYE').then(() => this.finish());
+    sendInDialog(this.core, dialog, 'BYE').then(
+      () => this.finish(),
+      () => this.finish(),
+    );
   }
 
   private finish(): void {
     this.state = 'ended';
-    this.core.layer.transport.connectionClosedListeners.delete(this.onConnectionClosed);
+    this.unwatch?.();
+    this.unwatch = undefined;
     if (this.dialog !== undefined) this.core.unregister(this.dialog.key);
   }
 
@@ -178,11 +185,4 @@ function bodyOf(msg: SipRequest | SipResponse): RelayedBody | undefined {
   return { body: msg.body, contentType: msg.headers.get('content-type') };
 }
 
-/** The headers of a carrier response that reach the caller: Supported (without timer), Reason, Warning, Retry-After. */
-function passedOn(res: SipResponse): RelayedHeaders {
-  const picked: Array<readonly [string, string]> = [];
-  for (const name of ['supported', 'reason', 'warning', 'retry-after']) {
-    for (const value of res.headers.getAll(name)) picked.push([displayHeaderName(name), value]);
-  }
-  return relayHeaders(picked);
-}
+

@@ -1,18 +1,14 @@
 /**
- * Header policy between the legs (SPEC §5): the provider does not do session
- * timers, so `timer` never appears in a Supported or Require we send to the
- * PBX; 100rel is not supported.
+ * Which headers of the far leg's responses reach the caller (SPEC §5):
+ * Supported (without `timer`: the provider does not do session timers),
+ * Reason, Warning and Retry-After. Nothing else passes between the legs.
  */
+import { type SipResponse, displayHeaderName } from '../sip/message/index.js';
+import type { RelayedHeaders } from './b-leg.js';
 
-/** Option tags we support (none: no 100rel, no session timers). */
-export const SUPPORTED_OPTIONS: readonly string[] = [];
+const PASSED_ON = ['supported', 'reason', 'warning', 'retry-after'] as const;
 
-/** The option tags of a Require header we do not support (RFC 3261 §8.2.2.3): answer 420 with them in Unsupported. */
-export function unsupportedRequired(required: readonly string[]): string[] {
-  return required.filter((tag) => !SUPPORTED_OPTIONS.includes(tag));
-}
-
-/** Remove the `timer` option tag from a Supported/Require value; undefined when nothing is left. */
+/** Remove the `timer` option tag from a Supported value; undefined when nothing is left. */
 export function withoutTimer(value: string): string | undefined {
   const tags = value
     .split(',')
@@ -21,22 +17,14 @@ export function withoutTimer(value: string): string | undefined {
   return tags.length > 0 ? tags.join(', ') : undefined;
 }
 
-/**
- * Headers copied from one leg's message onto the other's: none of the
- * session-timer ones (Session-Expires, Min-SE, and `timer` in
- * Supported/Require).
- */
-export function relayHeaders(source: ReadonlyArray<readonly [string, string]>): Array<readonly [string, string]> {
-  const out: Array<readonly [string, string]> = [];
-  for (const [name, value] of source) {
-    const lower = name.toLowerCase();
-    if (lower === 'session-expires' || lower === 'x' || lower === 'min-se') continue;
-    if (lower === 'supported' || lower === 'k' || lower === 'require') {
-      const kept = withoutTimer(value);
-      if (kept !== undefined) out.push([name, kept]);
-      continue;
+/** The headers of a far-leg response that reach the caller. */
+export function passedOn(res: SipResponse): RelayedHeaders {
+  const picked: Array<readonly [string, string]> = [];
+  for (const name of PASSED_ON) {
+    for (const value of res.headers.getAll(name)) {
+      const kept = name === 'supported' ? withoutTimer(value) : value;
+      if (kept !== undefined) picked.push([displayHeaderName(name), kept]);
     }
-    out.push([name, value]);
   }
-  return out;
+  return picked;
 }

@@ -5,19 +5,17 @@
  */
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { ACCOUNT_TYPES, type AccountType } from '../limits/account-limits.js';
+import { E164, NUMBER_PATTERN } from '../numbers/number-patterns.js';
 import { parseListenUrl } from '../sip/transport/listen-url.js';
 import { parseCidr } from './cidr.js';
+import { parseRoute } from './route.js';
 
-export const ACCOUNT_TYPES = ['trial', 'no-pcp', 'individual-pcp', 'business-pcp'] as const;
-export type AccountType = (typeof ACCOUNT_TYPES)[number];
+export { ACCOUNT_TYPES, type AccountType };
 
 /** CPS accounting regions (SPEC §2.1 table). */
 export const REGIONS = ['us1', 'us2', 'ie1', 'de1', 'sg1', 'jp1', 'br1', 'au1'] as const;
 export type Region = (typeof REGIONS)[number];
-
-const E164 = /^\+[1-9]\d{0,14}$/;
-/** An E.164 number, or a prefix pattern ending in `*`. */
-const NUMBER_PATTERN = /^\+[1-9]?\d{0,14}\*?$|^\*$/;
 
 const listenUrl = z.string().superRefine((v, ctx) => {
   const r = parseListenUrl(v);
@@ -31,16 +29,6 @@ const hostPort = z
     const port = /:(\d+)$/.exec(v);
     return port === null || Number(port[1]) <= 65535;
   }, 'the port must be 0-65535');
-
-/**
- * Whether a number matches a pattern of NUMBER_PATTERN's grammar: an exact
- * E.164 number, a prefix ending in `*`, or `*` alone (PSTN rules, blocklist).
- */
-export function numberMatches(pattern: string, number: string): boolean {
-  if (pattern === '*') return true;
-  if (pattern.endsWith('*')) return number.startsWith(pattern.slice(0, -1));
-  return pattern === number;
-}
 
 const numberPattern = z.string().regex(NUMBER_PATTERN, 'expected an E.164 number like +14155550100, or a prefix ending in *, like +1555*');
 const e164 = z.string().regex(E164, 'expected an E.164 number: + then 1-15 digits, first digit not 0');
@@ -137,11 +125,8 @@ const cidr = z.string().superRefine((v, ctx) => {
 });
 
 const route = z.string().superRefine((v, ctx) => {
-  if (v === 'builtin') return;
-  const m = /^sip:(\[[0-9a-fA-F:.]+\]|[^:;[\]]+):(\d{1,5})(;transport=(udp|tcp))?$/i.exec(v);
-  if (m === null || Number(m[2]) > 65535 || (isIP((m[1] as string).replace(/^\[|\]$/g, '')) === 0 && m[1] !== 'localhost')) {
-    ctx.addIssue({ code: 'custom', message: 'expected builtin, or sip:IP:PORT with an optional ;transport=udp|tcp' });
-  }
+  const r = parseRoute(v);
+  if (!r.ok) ctx.addIssue({ code: 'custom', message: r.reason });
 });
 
 const TrunkSchema = z.strictObject({

@@ -1,8 +1,11 @@
 /**
- * What the HTTP layer may read and ask for. The gateway implements it; the
- * HTTP layer owns no state of its own (STYLE: http reads state).
+ * What the HTTP layer may read and ask for, and the JSON shapes it serves.
+ * `Admin` (admin.ts) implements it over the gateway's parts; the HTTP layer
+ * owns no state of its own (STYLE: http reads state).
  */
 import type { Alert } from '../alerts/alert-log.js';
+import type { Result } from '../errors.js';
+import type { CpsChangeBody } from './bodies.js';
 
 export interface RegionCpsView {
   region: string;
@@ -47,14 +50,11 @@ export interface CallView {
   answeredAt: string | null;
 }
 
-export interface CpsChangeBody {
-  region: string;
-  cps: number;
-  effective?: 'now' | 'next-month';
-  force?: boolean;
+export interface ReloadView {
+  trunks: number;
+  accounts: number;
+  warnings: string[];
 }
-
-export type AdminResult<T> = { ok: true; value: T } | { ok: false; status: number; code: string | number; message: string; details?: unknown };
 
 export interface AdminApi {
   /** Prometheus text and its content type. */
@@ -63,9 +63,9 @@ export interface AdminApi {
   ready(): boolean;
   trunks(): TrunkView[];
   trunk(name: string): TrunkView | undefined;
-  setCps(name: string, body: CpsChangeBody): AdminResult<TrunkView>;
+  setCps(name: string, body: CpsChangeBody): Result<TrunkView>;
   calls(): CallView[];
   hangup(id: string): boolean;
   listAlerts(since?: { time?: number; seq?: number }): Alert[];
-  reload(): AdminResult<{ trunks: number; accounts: number; warnings: string[] }>;
+  reload(): Result<ReloadView>;
 }

@@ -4,26 +4,20 @@
  * cap unless one is configured; any account may override.
  */
 
-export type AccountTypeName = 'trial' | 'no-pcp' | 'individual-pcp' | 'business-pcp';
+/** The account types (SPEC §3): the one definition the config schema and the limits share. */
+export const ACCOUNT_TYPES = ['trial', 'no-pcp', 'individual-pcp', 'business-pcp'] as const;
+export type AccountType = (typeof ACCOUNT_TYPES)[number];
 
 /** SIP trunking concurrency by account type (null: unlimited). */
-export const TRUNKING_CONCURRENCY: Readonly<Record<AccountTypeName, number | null>> = {
+export const TRUNKING_CONCURRENCY: Readonly<Record<AccountType, number | null>> = {
   trial: 4,
   'no-pcp': 2,
   'individual-pcp': 3,
   'business-pcp': null,
 };
 
-/** Programmable Voice concurrency by account type (null: unlimited). */
-export const VOICE_CONCURRENCY: Readonly<Record<AccountTypeName, number | null>> = {
-  trial: 5,
-  'no-pcp': 2,
-  'individual-pcp': 3,
-  'business-pcp': null,
-};
-
 export interface AccountLimitInput {
-  type: AccountTypeName;
+  type: AccountType;
   legacy: boolean;
   /** `limits.trunkingConcurrentCalls`: undefined = not configured; null = explicitly unlimited. */
   trunkingConcurrentCalls: number | null | undefined;
@@ -35,6 +29,3 @@ export function accountTrunkingCap(a: AccountLimitInput): number | null {
   if (a.legacy) return null;
   return TRUNKING_CONCURRENCY[a.type];
 }
-
-/** The default CPS every account type starts with (SPEC §3). */
-export const DEFAULT_CPS = 1;

@@ -5,6 +5,7 @@
  * back, any later call changes nothing and is counted as a double release,
  * which is a bug somewhere above.
  */
+import { EventEmitter } from 'node:events';
 
 /** How a call ended, as far as its lease is concerned. */
 export type ReleaseReason =
@@ -19,43 +20,57 @@ export type ReleaseReason =
   | 'admin'
   | 'shutdown';
 
-/** A counter a lease is taken in, with its cap (null: no cap). */
-export interface LeaseScope {
-  readonly key: string;
-  readonly cap: number | null;
+export type LeaseScopeKind = 'trunk' | 'account';
+
+/**
+ * A counter leases are taken in, with its cap (null: no cap). Made once per
+ * trunk and per account when the configuration is compiled, and handed on
+ * to the next compilation on reload, so calls in progress and new calls
+ * count in the same scope.
+ */
+export class LeaseScope {
+  /** Leases held in this scope right now. */
+  active = 0;
+
+  constructor(
+    readonly kind: LeaseScopeKind,
+    readonly name: string,
+    public cap: number | null,
+  ) {}
 }
 
 export type AcquireResult = { ok: true; lease: CallLease } | { ok: false; scope: LeaseScope; active: number };
 
+export interface ConcurrencyEventMap {
+  /** A lease was released a second time (a bug above): the reason given the second time. */
+  doubleRelease: [lease: CallLease, reason: ReleaseReason];
+}
+
 export class ConcurrencyTracker {
-  private readonly counts = new Map<string, number>();
+  /** Observers (metrics, logs) subscribe here. */
+  readonly events = new EventEmitter<ConcurrencyEventMap>();
   /** Leases held right now. */
   active = 0;
   issued = 0;
   released = 0;
   doubleReleases = 0;
-  /** Called on every double release (the metrics layer counts them; logs say where). */
-  onDoubleRelease: ((lease: CallLease, reason: ReleaseReason) => void) | undefined;
+  /** Scopes with leases held: a scope whose trunk a reload removed still shows while its calls last. */
+  private readonly busy = new Set<LeaseScope>();
 
-  /** Scope keys with active calls that start with `prefix`, the prefix removed (e.g. trunk names). */
-  keysWithPrefix(prefix: string): string[] {
-    const out: string[] = [];
-    for (const key of this.counts.keys()) if (key.startsWith(prefix)) out.push(key.slice(prefix.length));
-    return out;
-  }
-
-  /** Calls active in a scope. */
-  count(key: string): number {
-    return this.counts.get(key) ?? 0;
+  /** The scopes that hold leases right now. */
+  busyScopes(): IterableIterator<LeaseScope> {
+    return this.busy.values();
   }
 
   /** Take a lease in every scope, or none if any scope is at its cap. */
   tryAcquire(scopes: readonly LeaseScope[]): AcquireResult {
     for (const scope of scopes) {
-      const active = this.count(scope.key);
-      if (scope.cap !== null && active >= scope.cap) return { ok: false, scope, active };
+      if (scope.cap !== null && scope.active >= scope.cap) return { ok: false, scope, active: scope.active };
     }
-    for (const scope of scopes) this.counts.set(scope.key, this.count(scope.key) + 1);
+    for (const scope of scopes) {
+      scope.active++;
+      this.busy.add(scope);
+    }
     this.active++;
     this.issued++;
     return { ok: true, lease: new CallLease(this, scopes) };
@@ -64,12 +79,17 @@ export class ConcurrencyTracker {
   /** @internal used by CallLease */
   giveBack(scopes: readonly LeaseScope[]): void {
     for (const scope of scopes) {
-      const n = this.count(scope.key) - 1;
-      if (n <= 0) this.counts.delete(scope.key);
-      else this.counts.set(scope.key, n);
+      scope.active--;
+      if (scope.active <= 0) this.busy.delete(scope);
     }
     this.active--;
     this.released++;
+  }
+
+  /** @internal used by CallLease */
+  releasedTwice(lease: CallLease, reason: ReleaseReason): void {
+    this.doubleReleases++;
+    this.events.emit('doubleRelease', lease, reason);
   }
 }
 
@@ -93,8 +113,7 @@ export class CallLease {
   /** Give the capacity back. Returns false (and counts a double release) when already released. */
   release(reason: ReleaseReason): boolean {
     if (this.reason !== undefined) {
-      this.tracker.doubleReleases++;
-      this.tracker.onDoubleRelease?.(this, reason);
+      this.tracker.releasedTwice(this, reason);
       return false;
     }
     this.reason = reason;

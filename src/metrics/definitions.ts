@@ -27,13 +27,13 @@ export const METRICS = {
       trunk: 'configured trunk names',
       region: 'us1 us2 ie1 de1 sg1 jp1 br1 au1',
       outcome:
-        'admitted cps_limited pooled_cps_limited concurrency_limited unauthorized invalid_number forbidden unsupported_media draining inactive too_many_hops unverified bad_extension',
+        'admitted cps_limited pooled_cps_limited concurrency_limited challenged unauthorized invalid_number forbidden unsupported_media draining inactive too_many_hops unverified bad_extension',
     },
   },
   invitesDropped: {
     name: 'trunkgate_invites_dropped_total',
     type: 'counter',
-    help: 'New INVITEs dropped without any response (a Request-URI host that names no trunk, as the provider does).',
+    help: 'New INVITEs dropped without any response (a Request-URI host that names no trunk, as the provider does); their retransmissions are not counted again.',
     labels: ['reason'],
     labelValues: { reason: 'unknown_domain' },
   },
@@ -102,6 +102,26 @@ export const METRICS = {
     type: 'counter',
     help: 'Messages that could not be parsed or failed validation (answered 400 where possible, else dropped).',
     labels: ['transport'],
+  },
+  sipConnections: {
+    name: 'trunkgate_sip_connection_events_total',
+    type: 'counter',
+    help: 'Stream (TCP) connection events: accepted and opened, refused at the connection cap, closed for idleness or for a message not finished in time (slowloris).',
+    labels: ['transport', 'event'],
+    labelValues: { transport: 'tcp', event: 'accepted connected refused idle_timeout partial_timeout' },
+  },
+  sipKeepAlives: {
+    name: 'trunkgate_sip_keepalives_total',
+    type: 'counter',
+    help: 'CRLF keep-alive pings received (RFC 5626 §4.4.1; answered with a CRLF pong on streams).',
+    labels: ['transport'],
+  },
+  sipTransactionEvents: {
+    name: 'trunkgate_sip_transaction_events_total',
+    type: 'counter',
+    help: 'Transaction layer events: retransmissions absorbed, requests answered without a transaction (OPTIONS, REGISTER, stray BYE), responses matching no transaction, CANCELs matching no INVITE.',
+    labels: ['event'],
+    labelValues: { event: 'retransmission_absorbed stateless_reply stray_response cancel_unmatched' },
   },
   leaseDoubleRelease: {
     name: 'trunkgate_lease_double_release_total',

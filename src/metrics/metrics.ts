@@ -1,37 +1,48 @@
 /**
  * The gateway's metrics on one prom-client Registry per gateway instance
- * (never the global one: tests stay isolated). Counters the hot path bumps
- * are cached per label set; point-in-time values and counts kept elsewhere
- * (transport, leases, alerts) are read in collect().
+ * (never the global one: tests stay isolated). The layers report through
+ * their typed events, which are counted here; point-in-time values (active
+ * calls, limits, live transactions) are read in collect().
  */
+import type { EventEmitter } from 'node:events';
 import { Counter, Gauge, Histogram, type Registry, collectDefaultMetrics } from 'prom-client';
+import type { AlertCode } from '../alerts/alert-codes.js';
+import type { B2buaEventMap } from '../b2bua/b2bua.js';
+import type { Disposition } from '../b2bua/call.js';
+import type { Region } from '../config/schema.js';
+import type { TransportEvents } from '../sip/transport/index.js';
+import type { AttemptOutcome } from '../termination/admission.js';
+import type { FrontDoorEventMap } from '../termination/front-door.js';
 import { METRICS } from './definitions.js';
-
-export interface TransportCounts {
-  messages: Record<'in' | 'out', Record<'udp' | 'tcp', Map<string, number>>>;
-  parseErrors: Record<'udp' | 'tcp', number>;
-}
+import { TransportCounters } from './transport-counters.js';
 
 /** What the metrics read when scraped. */
 export interface MetricsSources {
-  /** Trunk names currently configured (labels come from this closed set). */
-  trunks(): readonly string[];
-  /** Active calls per trunk. */
-  activeCalls(trunk: string): number;
+  /** Active calls per trunk: every configured trunk, plus any a reload removed that still has calls. */
+  activeCalls(): Iterable<{ trunk: string; active: number }>;
   /** CPS in force per (trunk, region). */
-  cpsLimits(): Array<{ trunk: string; region: string; cps: number }>;
-  /** The concurrency cap that applies to each trunk (null: unlimited). */
-  concurrencyLimit(trunk: string): number | null;
-  transport: TransportCounts;
+  cpsLimits(): Iterable<{ trunk: string; region: Region; cps: number }>;
+  /** The concurrency cap that applies to each configured trunk (null: unlimited). */
+  concurrencyLimits(): Iterable<{ trunk: string; cap: number | null }>;
   doubleReleases(): number;
   /** New INVITEs dropped for an unknown domain. */
   droppedInvites(): number;
-  /** Live transactions by side. */
+  /** Live transactions by side, and the transaction layer's counters. */
   transactions(): { server: number; client: number };
-  alertCounts(): ReadonlyMap<number, number>;
+  transactionStats(): { retransmissionsAbsorbed: number; statelessReplies: number; strayResponses: number; cancelsUnmatched: number };
+  alertCounts(): ReadonlyMap<AlertCode, number>;
+}
+
+/** The event sources the metrics subscribe to. */
+export interface MetricsEvents {
+  transport: TransportEvents;
+  frontDoor: EventEmitter<FrontDoorEventMap>;
+  b2bua: EventEmitter<B2buaEventMap>;
 }
 
 export class GatewayMetrics {
+  /** The transport's counters (messages, malformed, connections, keep-alives). */
+  readonly transport: TransportCounters;
   private readonly attempts: Counter<'trunk' | 'region' | 'outcome'>;
   private readonly ended: Counter<'trunk' | 'disposition'>;
   private readonly admissionSeconds: Histogram;
@@ -43,11 +54,13 @@ export class GatewayMetrics {
   constructor(
     readonly registry: Registry,
     sources: MetricsSources,
+    events: MetricsEvents,
     version: string,
   ) {
     const r = [registry];
     collectDefaultMetrics({ register: registry });
     const m = METRICS;
+    const transport = (this.transport = new TransportCounters(events.transport));
     this.attempts = new Counter({ name: m.callAttempts.name, help: m.callAttempts.help, labelNames: m.callAttempts.labels, registers: r });
     this.ended = new Counter({ name: m.callsEnded.name, help: m.callsEnded.help, labelNames: m.callsEnded.labels, registers: r });
     new Gauge({
@@ -57,7 +70,7 @@ export class GatewayMetrics {
       registers: r,
       collect() {
         this.reset();
-        for (const trunk of sources.trunks()) this.set({ trunk }, sources.activeCalls(trunk));
+        for (const { trunk, active } of sources.activeCalls()) this.set({ trunk }, active);
       },
     });
     new Gauge({
@@ -88,10 +101,7 @@ export class GatewayMetrics {
       registers: r,
       collect() {
         this.reset();
-        for (const trunk of sources.trunks()) {
-          const cap = sources.concurrencyLimit(trunk);
-          if (cap !== null) this.set({ trunk }, cap);
-        }
+        for (const { trunk, cap } of sources.concurrencyLimits()) if (cap !== null) this.set({ trunk }, cap);
       },
     });
     new Counter({
@@ -120,9 +130,7 @@ export class GatewayMetrics {
       collect() {
         this.reset();
         for (const direction of ['in', 'out'] as const) {
-          for (const transport of ['udp', 'tcp'] as const) {
-            for (const [kind, n] of sources.transport.messages[direction][transport]) this.inc({ direction, transport, kind }, n);
-          }
+          for (const [name, kinds] of transport.messages[direction]) for (const [kind, n] of kinds) this.inc({ direction, transport: name, kind }, n);
         }
       },
     });
@@ -133,7 +141,41 @@ export class GatewayMetrics {
       registers: r,
       collect() {
         this.reset();
-        for (const transport of ['udp', 'tcp'] as const) this.inc({ transport }, sources.transport.parseErrors[transport]);
+        for (const [name, n] of transport.parseErrors) this.inc({ transport: name }, n);
+      },
+    });
+    new Counter({
+      name: m.sipConnections.name,
+      help: m.sipConnections.help,
+      labelNames: m.sipConnections.labels,
+      registers: r,
+      collect() {
+        this.reset();
+        for (const [name, events] of transport.connections) for (const [event, n] of events) this.inc({ transport: name, event: event.replace('-', '_') }, n);
+      },
+    });
+    new Counter({
+      name: m.sipKeepAlives.name,
+      help: m.sipKeepAlives.help,
+      labelNames: m.sipKeepAlives.labels,
+      registers: r,
+      collect() {
+        this.reset();
+        for (const [name, n] of transport.keepAlives) this.inc({ transport: name }, n);
+      },
+    });
+    new Counter({
+      name: m.sipTransactionEvents.name,
+      help: m.sipTransactionEvents.help,
+      labelNames: m.sipTransactionEvents.labels,
+      registers: r,
+      collect() {
+        this.reset();
+        const s = sources.transactionStats();
+        this.inc({ event: 'retransmission_absorbed' }, s.retransmissionsAbsorbed);
+        this.inc({ event: 'stateless_reply' }, s.statelessReplies);
+        this.inc({ event: 'stray_response' }, s.strayResponses);
+        this.inc({ event: 'cancel_unmatched' }, s.cancelsUnmatched);
       },
     });
     new Counter({
@@ -160,9 +202,18 @@ export class GatewayMetrics {
     this.reloads.inc({ result: 'failure' }, 0);
     const buildInfo = new Gauge({ name: m.buildInfo.name, help: m.buildInfo.help, labelNames: m.buildInfo.labels, registers: r });
     buildInfo.set({ version, node_version: process.version }, 1);
+
+    events.frontDoor.on('decision', (decision, req) => {
+      const arrived = req.source?.receivedAt;
+      if (arrived !== undefined) this.admissionSeconds.observe((performance.now() - arrived) / 1000);
+      if (decision.kind === 'drop' || decision.match === undefined) return;
+      this.attempt(decision.match.trunk.name, decision.match.region, decision.kind === 'admit' ? 'admitted' : decision.outcome);
+    });
+    events.b2bua.on('callEnded', (call, disposition) => this.callEnded(call.info.trunk, disposition));
+    events.b2bua.on('callSetUp', (call, seconds) => this.setupSeconds.observe({ trunk: call.info.trunk }, seconds));
   }
 
-  attempt(trunk: string, region: string, outcome: string): void {
+  attempt(trunk: string, region: Region, outcome: AttemptOutcome): void {
     const key = `${trunk}\u0000${region}\u0000${outcome}`;
     let child = this.attemptChildren.get(key);
     if (child === undefined) {
@@ -172,7 +223,7 @@ export class GatewayMetrics {
     child.inc();
   }
 
-  callEnded(trunk: string, disposition: string): void {
+  callEnded(trunk: string, disposition: Disposition): void {
     const key = `${trunk}\u0000${disposition}`;
     let child = this.endedChildren.get(key);
     if (child === undefined) {
@@ -180,14 +231,6 @@ export class GatewayMetrics {
       this.endedChildren.set(key, child);
     }
     child.inc();
-  }
-
-  admission(seconds: number): void {
-    this.admissionSeconds.observe(seconds);
-  }
-
-  callSetup(trunk: string, seconds: number): void {
-    this.setupSeconds.observe({ trunk }, seconds);
   }
 
   configReload(result: 'success' | 'failure'): void {

@@ -3,13 +3,18 @@
  * telephone network would, driven by rules on the called number (first match
  * wins; `*` at the end matches any remaining digits).
  */
-import { type Behaviour, type PstnConfig, type PstnRule, numberMatches } from '../config/schema.js';
+import type { Behaviour, PstnConfig, PstnRule } from '../config/schema.js';
+import { ACCEPTED_CODECS, type AudioOffer, buildAnswer, buildOffer, pickCodec, readAudioOffer } from '../media/sdp.js';
+import { numberMatches } from '../numbers/number-patterns.js';
 import { reasonPhrase } from '../sip/message/status-codes.js';
-import { ACCEPTED_CODECS, type AudioOffer, buildAnswer, buildOffer, pickCodec, readAudioOffer } from './sdp.js';
 
-/** The provider's public test numbers: they answer (SPEC §6). */
-export const PROVIDER_TEST_NUMBERS = ['+16504894546', '+14154758378', '+441618508378', '+551940422255'] as const;
+/**
+ * The provider's public test numbers (SPEC §6): they answer, even under a
+ * catch-all or prefix rule; only a rule that names one exactly changes it.
+ */
+export const PROVIDER_TEST_NUMBERS: readonly string[] = ['+16504894546', '+14154758378', '+441618508378', '+551940422255'];
 
+const ANSWERS: PstnRule = { number: '*', behaviour: 'answer' };
 
 export interface ResolvedRule {
   behaviour: Behaviour;
@@ -36,7 +41,6 @@ export interface MediaEndpoint {
 }
 
 export class PstnEmulator {
-  active = 0;
   readonly stats = { calls: 0, answered: 0, rejected: 0, hungUp: 0 };
 
   constructor(
@@ -51,11 +55,14 @@ export class PstnEmulator {
 
   resolve(number: string): ResolvedRule {
     const c = this.config;
-    let rule: PstnRule | undefined = c.rules.find((r) => numberMatches(r.number, number));
-    let matched = rule?.number ?? 'default';
-    if (rule === undefined && (PROVIDER_TEST_NUMBERS as readonly string[]).includes(number)) {
-      rule = { number, behaviour: 'answer' };
+    let rule: PstnRule | undefined;
+    let matched: string;
+    if (PROVIDER_TEST_NUMBERS.includes(number)) {
+      rule = c.rules.find((r) => r.number === number) ?? ANSWERS;
       matched = number;
+    } else {
+      rule = c.rules.find((r) => numberMatches(r.number, number));
+      matched = rule?.number ?? 'default';
     }
     return {
       behaviour: rule?.behaviour ?? 'answer',
@@ -102,7 +109,6 @@ export class PstnCall {
     offerSdp: string | undefined,
     private readonly events: PstnCallEvents,
   ) {
-    emulator.active++;
     // Decide on the next tick: the caller has finished setting up its side.
     queueMicrotask(() => this.begin(earlyMedia, offerSdp));
   }
@@ -158,7 +164,6 @@ export class PstnCall {
     if (this.state === 'ended') return;
     this.state = 'ended';
     clearTimeout(this.timer);
-    this.emulator.active--;
   }
 
   /** The caller cancelled or hung up: the network side just ends, silently. */

@@ -20,16 +20,16 @@
  *  14 concurrency                           503 Trunk concurrent call limit …  10004
  */
 import type { AlertCode } from '../alerts/alert-codes.js';
-import type { CallInfo } from '../b2bua/call.js';
-import { type Region, numberMatches } from '../config/schema.js';
-import type { ConcurrencyTracker } from '../limits/concurrency.js';
-import type { CpsRegistry } from '../limits/cps-registry.js';
-import type { CpsAlgorithm, RateLimiter } from '../limits/rate-limiters.js';
-import { ACCEPTED_CODECS, pickCodec, readAudioOffer } from '../pstn/sdp.js';
+import type { Region } from '../config/schema.js';
+import type { Clock } from '../limits/clock.js';
+import type { CallLease, ConcurrencyTracker } from '../limits/concurrency.js';
+import type { RateLimiter } from '../limits/rate-limiters.js';
+import { ACCEPTED_CODECS, SDP_CONTENT_TYPE, pickCodec, readAudioOffer } from '../media/sdp.js';
+import { isE164, numberMatches } from '../numbers/number-patterns.js';
 import { type SipRequest, parseBoundedInt, parseNameAddr, parseUri, splitList } from '../sip/message/index.js';
-import { unsupportedRequired } from '../b2bua/headers.js';
 import type { DigestAuth } from './digest.js';
 import type { CompiledTrunk, Directory, TrunkMatch } from './directory.js';
+import { unsupportedRequired } from './extensions.js';
 
 /** Outcome label of `trunkgate_call_attempts_total` (a closed set). */
 export const ATTEMPT_OUTCOMES = [
@@ -37,6 +37,7 @@ export const ATTEMPT_OUTCOMES = [
   'cps_limited',
   'pooled_cps_limited',
   'concurrency_limited',
+  'challenged',
   'unauthorized',
   'invalid_number',
   'forbidden',
@@ -60,19 +61,17 @@ export interface Rejection {
 export type AdmissionDecision =
   | { kind: 'drop' }
   | ({ kind: 'reject'; match: TrunkMatch | undefined } & Rejection)
-  | { kind: 'admit'; info: CallInfo; match: TrunkMatch };
+  /** Admitted: the call holds `lease` until it ends. */
+  | { kind: 'admit'; match: TrunkMatch; lease: CallLease };
 
 export interface AdmissionContext {
   directory: Directory;
   tracker: ConcurrencyTracker;
-  cps: CpsRegistry;
+  clock: Clock;
   digest: DigestAuth;
   /** The CPS in force for (trunk, region): the Console API's setting, else the config's. */
   cpsFor(trunk: CompiledTrunk, region: Region): number;
 }
-
-/** E.164: `+`, then 1-15 digits, the first not 0; no visual separators (SPEC §4.2 check 6). */
-export const E164 = /^\+[1-9]\d{0,14}$/;
 
 /** Check 1 (SPEC §4.2): the Request-URI host names a known trunk. */
 export function identify(req: SipRequest, directory: Directory): TrunkMatch | undefined {
@@ -106,7 +105,7 @@ type Check = (c: CheckInput) => Rejection | undefined;
 
 /** Check 2: the account is active. */
 const accountActive: Check = ({ trunk }) =>
-  trunk.account.active ? undefined : reject(603, 'Decline', 'inactive', 10001, [['X-Twilio-Error', '10001 Account is not active']]);
+  trunk.account.config.active ? undefined : reject(603, 'Decline', 'inactive', 10001, [['X-Twilio-Error', '10001 Account is not active']]);
 
 /**
  * Checks 3 and 4: IP ACL and digest credentials; both when both are
@@ -122,9 +121,9 @@ const ipAclAndCredentials: Check = ({ req, trunk, ctx }) => {
   if (verdict.ok) return undefined;
   switch (verdict.kind) {
     case 'challenge':
-      return reject(407, 'Proxy Authentication Required', 'unauthorized', undefined, [['Proxy-Authenticate', ctx.digest.challenge(false)]]);
+      return reject(407, 'Proxy Authentication Required', 'challenged', undefined, [['Proxy-Authenticate', ctx.digest.challenge(false)]]);
     case 'stale':
-      return reject(407, 'Proxy Authentication Required', 'unauthorized', undefined, [['Proxy-Authenticate', ctx.digest.challenge(true)]]);
+      return reject(407, 'Proxy Authentication Required', 'challenged', undefined, [['Proxy-Authenticate', ctx.digest.challenge(true)]]);
     case 'refused':
       return reject(403, 'Forbidden', 'unauthorized', 32202);
   }
@@ -150,7 +149,7 @@ const maxForwards: Check = ({ req }) => {
 };
 
 /** Check 6: the called number is E.164. */
-const calledNumberE164: Check = ({ called }) => (E164.test(called) ? undefined : reject(400, 'Invalid Phone Number', 'invalid_number', 32101));
+const calledNumberE164: Check = ({ called }) => (isE164(called) ? undefined : reject(400, 'Invalid Phone Number', 'invalid_number', 32101));
 
 /** The user part of the first address in a header value, or undefined. */
 function addressUser(value: string | undefined): string | undefined {
@@ -169,14 +168,14 @@ function addressUser(value: string | undefined): string | undefined {
  */
 export function callerId(req: SipRequest): string | undefined {
   for (const candidate of [addressUser(req.headers.get('from')), addressUser(req.headers.get('p-asserted-identity')), addressUser(req.headers.get('remote-party-id'))]) {
-    if (candidate !== undefined && E164.test(candidate)) return candidate;
+    if (candidate !== undefined && isE164(candidate)) return candidate;
   }
   return undefined;
 }
 
 /** Check 7: the caller ID is one of the account's numbers or verified caller IDs (only when configured). */
 const callerIdAllowed: Check = ({ req, trunk }) => {
-  const allowed = trunk.account.callerIds;
+  const allowed = trunk.account.config.callerIds;
   if (allowed === undefined) return undefined;
   const id = callerId(req);
   return id !== undefined && allowed.includes(id) ? undefined : reject(403, 'Invalid Caller ID', 'forbidden', 32204);
@@ -184,12 +183,12 @@ const callerIdAllowed: Check = ({ req, trunk }) => {
 
 /** Check 8: a trial account calls verified numbers only. */
 const trialVerified: Check = ({ trunk, called }) =>
-  trunk.account.type !== 'trial' || trunk.account.verifiedNumbers.includes(called) ? undefined : reject(400, 'The number is unverified', 'unverified', 32100);
+  trunk.account.config.type !== 'trial' || trunk.account.config.verifiedNumbers.includes(called) ? undefined : reject(400, 'The number is unverified', 'unverified', 32100);
 
 /** Check 9: the destination's country code is in the account's geo permissions. */
 const geoPermitted: Check = ({ trunk, called }) => {
   const digits = called.slice(1);
-  return trunk.account.geoPermissions.some((code) => digits.startsWith(code)) ? undefined : reject(403, 'No International Authorization', 'forbidden', 32205);
+  return trunk.account.config.geoPermissions.some((code) => digits.startsWith(code)) ? undefined : reject(403, 'No International Authorization', 'forbidden', 32205);
 };
 
 /** Check 10: the destination is not on the blocklist. */
@@ -200,7 +199,7 @@ const notBlocked: Check = ({ ctx, called }) =>
 const usableOffer: Check = ({ req }) => {
   if (req.body.length === 0) return undefined;
   const type = req.contentType;
-  if (type !== undefined && type !== 'application/sdp') return reject(415, 'Unsupported Media Type', 'unsupported_media', undefined, [['Accept', 'application/sdp']]);
+  if (type !== undefined && type !== SDP_CONTENT_TYPE) return reject(415, 'Unsupported Media Type', 'unsupported_media', undefined, [['Accept', SDP_CONTENT_TYPE]]);
   const offer = readAudioOffer(req.body.toString('utf8'));
   if (!offer.ok) return reject(400, 'Bad Request', 'unsupported_media', 32102);
   return pickCodec(offer.offer, ACCEPTED_CODECS) === undefined ? reject(415, 'Unsupported Media Type', 'unsupported_media') : undefined;
@@ -221,14 +220,16 @@ export const ORDERED_CHECKS: ReadonlyArray<readonly [string, Check]> = [
 ];
 
 function trunkLimiter(trunk: CompiledTrunk, region: Region, ctx: AdmissionContext): RateLimiter {
-  const algorithm: CpsAlgorithm = ctx.directory.config.cps.algorithm;
-  return ctx.cps.limiter(`trunk:${trunk.name}:${region}`, algorithm, ctx.cpsFor(trunk, region), trunk.config.burst);
+  const scope = trunk.cps.get(region);
+  if (scope === undefined) throw new Error(`trunk ${trunk.name} has no CPS scope for ${region}`);
+  return scope.limiter({ algorithm: ctx.directory.config.cps.algorithm, cps: ctx.cpsFor(trunk, region), burst: trunk.config.burst });
 }
 
 function pooledLimiter(trunk: CompiledTrunk, region: Region, ctx: AdmissionContext): RateLimiter | undefined {
-  const pooled = trunk.account.pooledCps?.[region];
-  if (pooled === undefined) return undefined;
-  return ctx.cps.limiter(`account:${trunk.account.name}:${region}`, ctx.directory.config.cps.algorithm, pooled, null);
+  const scope = trunk.account.pooledCps.get(region);
+  const pooled = trunk.account.config.pooledCps?.[region];
+  if (scope === undefined || pooled === undefined) return undefined;
+  return scope.limiter({ algorithm: ctx.directory.config.cps.algorithm, cps: pooled, burst: null });
 }
 
 /**
@@ -244,7 +245,7 @@ export function admit(req: SipRequest, match: TrunkMatch, ctx: AdmissionContext)
     const rejection = check(input);
     if (rejection !== undefined) return { kind: 'reject', match, ...rejection };
   }
-  const now = ctx.cps.clock.now();
+  const now = ctx.clock.now();
   const taken: RateLimiter[] = [];
   const refuse = (rejection: Rejection): AdmissionDecision => {
     for (const limiter of taken) limiter.giveBack(now);
@@ -260,17 +261,5 @@ export function admit(req: SipRequest, match: TrunkMatch, ctx: AdmissionContext)
   }
   const acquired = ctx.tracker.tryAcquire(trunk.leaseScopes);
   if (!acquired.ok) return refuse(reject(503, 'Trunk concurrent call limit exceeded', 'concurrency_limited', 10004));
-  return {
-    kind: 'admit',
-    match,
-    info: {
-      trunk: trunk.name,
-      account: trunk.account.name,
-      region: match.region,
-      edge: match.edge,
-      route: trunk.config.route,
-      lease: acquired.lease,
-      maxDurationMs: trunk.maxDurationMs,
-    },
-  };
+  return { kind: 'admit', match, lease: acquired.lease };
 }

@@ -1,24 +1,46 @@
 /**
  * The configuration compiled for the front door: trunks by name with their
- * account, ACL matcher and limits, and the Request-URI host → (trunk, edge,
- * region) lookup of SPEC §2.1. Built once per (re)load and swapped whole.
+ * account, ACL matcher, route, CPS and lease scopes, and the Request-URI host
+ * → (trunk, edge, region) lookup of SPEC §2.1. Built once per (re)load and
+ * swapped whole; the scopes (the limit state) are handed on from the
+ * previous compilation, so a reload changes limits, not counts.
  */
+import { createHash } from 'node:crypto';
 import type { AccountConfig, Config, Region, TrunkConfig } from '../config/schema.js';
+import { REGIONS } from '../config/schema.js';
 import { cidrMatcher } from '../config/cidr.js';
+import { type Route, parseRoute } from '../config/route.js';
 import { accountTrunkingCap } from '../limits/account-limits.js';
-import type { LeaseScope } from '../limits/concurrency.js';
+import { LeaseScope } from '../limits/concurrency.js';
+import { CpsScope } from '../limits/cps-scope.js';
 import { edgeByLabel } from './edges.js';
+
+export interface CompiledAccount {
+  name: string;
+  config: AccountConfig;
+  /** The configured SID, or one made from the name (SPEC §7.2: "generated if absent"). */
+  sid: string;
+  /** The account-type concurrency cap of SPEC §3 across all its trunks. */
+  leaseScope: LeaseScope;
+  /** Pooled CPS scopes (SPEC §3), for the regions the account pools. */
+  pooledCps: ReadonlyMap<Region, CpsScope>;
+}
 
 export interface CompiledTrunk {
   name: string;
   config: TrunkConfig;
-  account: AccountConfig;
+  account: CompiledAccount;
   /** Undefined when the trunk has no IP ACL. */
   aclAllows: ((address: string) => boolean) | undefined;
+  route: Route;
   /** Maximum call duration (SPEC §4.4): 4 h, 24 h extended, 10 min trial, or the account's override. */
   maxDurationMs: number;
-  /** The scopes a call's lease is taken in: this trunk and its account (made once, shared by every call). */
+  /** This trunk's own concurrency scope (cap: `maxConcurrentCalls`). */
+  leaseScope: LeaseScope;
+  /** The scopes a call's lease is taken in: this trunk and its account (shared by every call). */
   leaseScopes: readonly LeaseScope[];
+  /** CPS scopes, one per region. */
+  cps: ReadonlyMap<Region, CpsScope>;
 }
 
 export interface TrunkMatch {
@@ -36,47 +58,47 @@ export function maxCallDurationMs(account: AccountConfig): number {
   return (account.extendedCallDuration ? 24 : 4) * 60 * 60 * 1000;
 }
 
+/** An account's SID when the config gives none: stable across restarts. */
+export function generatedAccountSid(name: string): string {
+  return 'AC' + createHash('md5').update(`trunkgate account ${name}`).digest('hex');
+}
+
 export class Directory {
   readonly trunks = new Map<string, CompiledTrunk>();
-  readonly accounts = new Map<string, AccountConfig>();
-  private readonly accountScopes = new Map<string, LeaseScope>();
+  readonly accounts = new Map<string, CompiledAccount>();
   private readonly suffixFirst: string;
   private readonly suffixRest: string;
 
-  constructor(readonly config: Config) {
-    for (const a of config.accounts) this.accounts.set(a.name, a);
+  /** Compile `config`; scopes of trunks and accounts that `previous` had too are handed on. */
+  constructor(
+    readonly config: Config,
+    previous?: Directory,
+  ) {
+    for (const a of config.accounts) this.accounts.set(a.name, compileAccount(a, previous?.accounts.get(a.name)));
     for (const t of config.trunks) {
       const account = this.accounts.get(t.account);
       if (account === undefined) throw new Error(`trunk ${t.name}: no account ${t.account}`);
+      const routed = parseRoute(t.route);
+      if (!routed.ok) throw new Error(`trunk ${t.name}: ${routed.reason}`);
+      const before = previous?.trunks.get(t.name);
+      const leaseScope = before?.leaseScope ?? new LeaseScope('trunk', t.name, null);
+      leaseScope.cap = t.maxConcurrentCalls;
       this.trunks.set(t.name, {
         name: t.name,
         config: t,
         account,
         aclAllows: t.auth.ipAcl.length > 0 ? cidrMatcher(t.auth.ipAcl) : undefined,
-        maxDurationMs: maxCallDurationMs(account),
-        leaseScopes: [
-          { key: `trunk:${t.name}`, cap: t.maxConcurrentCalls },
-          this.accountScope(account),
-        ],
+        route: routed.route,
+        maxDurationMs: maxCallDurationMs(account.config),
+        leaseScope,
+        leaseScopes: [leaseScope, account.leaseScope],
+        cps: before?.cps ?? new Map(REGIONS.map((r) => [r, new CpsScope('trunk', t.name, r)])),
       });
     }
     const suffix = config.sip.domainSuffix.toLowerCase();
     const dot = suffix.indexOf('.');
     this.suffixFirst = suffix.slice(0, dot);
     this.suffixRest = suffix.slice(dot + 1);
-  }
-
-  /** One shared scope per account: the account-type cap of SPEC §3 across all its trunks. */
-  private accountScope(account: AccountConfig): LeaseScope {
-    let scope = this.accountScopes.get(account.name);
-    if (scope === undefined) {
-      scope = {
-        key: `account:${account.name}`,
-        cap: accountTrunkingCap({ type: account.type, legacy: account.legacy, trunkingConcurrentCalls: account.limits.trunkingConcurrentCalls }),
-      };
-      this.accountScopes.set(account.name, scope);
-    }
-    return scope;
   }
 
   /**
@@ -111,4 +133,15 @@ export class Directory {
     if (trunk === undefined) return undefined;
     return { trunk, edge: undefined, region: trunk.config.region };
   }
+}
+
+function compileAccount(a: AccountConfig, before: CompiledAccount | undefined): CompiledAccount {
+  const leaseScope = before?.leaseScope ?? new LeaseScope('account', a.name, null);
+  leaseScope.cap = accountTrunkingCap({ type: a.type, legacy: a.legacy, trunkingConcurrentCalls: a.limits.trunkingConcurrentCalls });
+  const pooledCps = new Map<Region, CpsScope>();
+  for (const region of REGIONS) {
+    if (a.pooledCps?.[region] === undefined) continue;
+    pooledCps.set(region, before?.pooledCps.get(region) ?? new CpsScope('account', a.name, region));
+  }
+  return { name: a.name, config: a, sid: a.sid ?? generatedAccountSid(a.name), leaseScope, pooledCps };
 }

@@ -1,21 +1,34 @@
 /**
  * The provider's front door: the application on top of the UA core. New
- * INVITEs go through admission (SPEC §4) and, when admitted, to the B2BUA;
- * OPTIONS pings get 200, REGISTER gets 405 (SPEC §2.1, §5).
+ * INVITEs go through admission (SPEC §4) and, when admitted, to the calls
+ * layer; OPTIONS pings get 200, REGISTER gets 405 (SPEC §2.1, §5).
  */
+import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { AlertLog } from '../alerts/alert-log.js';
-import type { B2bua } from '../b2bua/b2bua.js';
+import { SDP_CONTENT_TYPE } from '../media/sdp.js';
 import type { UserAgentApplication } from '../sip/dialog/index.js';
-import { type SipRequest, type SipResponse, createResponse, newTag } from '../sip/message/index.js';
+import { type SipRequest, type SipResponse, createResponse, isStandardMethod, newTag } from '../sip/message/index.js';
 import { InviteServerTransaction, type ServerTransaction } from '../sip/transaction/index.js';
 import { type AdmissionContext, type AdmissionDecision, admit, identify, unknownDomain } from './admission.js';
+import type { TrunkMatch } from './directory.js';
+import { ALLOW } from './extensions.js';
+import type { CallLease } from '../limits/concurrency.js';
 
-export const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO';
-const KNOWN_METHODS = new Set(['REGISTER', 'SUBSCRIBE', 'NOTIFY', 'REFER', 'MESSAGE', 'PUBLISH', 'PRACK', 'UPDATE', 'INFO', 'ACK', 'BYE', 'CANCEL']);
+/** Where admitted calls go (the B2BUA). */
+export interface CallStarter {
+  start(tx: InviteServerTransaction, admitted: { match: TrunkMatch; lease: CallLease }): void;
+  /** A CANCEL for an INVITE not yet answered; false when no call matches. */
+  cancel(tx: InviteServerTransaction): boolean;
+}
+
+export interface FrontDoorEventMap {
+  /** Every decision on a new INVITE (metrics, logs). */
+  decision: [decision: AdmissionDecision, req: SipRequest];
+}
 
 export interface FrontDoorOptions {
-  b2bua: B2bua;
+  calls: CallStarter;
   alerts: AlertLog;
   /** The current admission context (swapped whole on reload). */
   context: () => AdmissionContext;
@@ -25,6 +38,9 @@ export interface FrontDoorOptions {
   draining: () => boolean;
   logger: Logger;
 }
+
+/** The provider's reason phrase for 100 (SPEC §4.1, seen on the wire). */
+export const PROVIDER_TRYING_REASON = 'trying -- your call is important to us';
 
 /** Seconds a PBX is asked to wait before retrying while the gateway drains. */
 export const DRAIN_RETRY_AFTER_SECONDS = 30;
@@ -36,8 +52,7 @@ function withHeaders(res: SipResponse, headers: ReadonlyArray<readonly [string, 
 
 export class FrontDoor implements UserAgentApplication {
   readonly stats = { dropped: 0, rejected: 0, admitted: 0 };
-  /** Called for every decision on a new INVITE (metrics). */
-  onDecision: ((decision: AdmissionDecision, req: SipRequest) => void) | undefined;
+  readonly events = new EventEmitter<FrontDoorEventMap>();
 
   constructor(private readonly options: FrontDoorOptions) {}
 
@@ -60,7 +75,7 @@ export class FrontDoor implements UserAgentApplication {
     const tag = newTag();
     switch (req.method) {
       case 'OPTIONS':
-        return withHeaders(createResponse(req, 200, undefined, tag), [['Allow', ALLOW], ['Accept', 'application/sdp']]);
+        return withHeaders(createResponse(req, 200, undefined, tag), [['Allow', ALLOW], ['Accept', SDP_CONTENT_TYPE]]);
       case 'REGISTER':
         return withHeaders(createResponse(req, 405, undefined, tag), [['Allow', ALLOW]]);
       case 'BYE':
@@ -68,12 +83,12 @@ export class FrontDoor implements UserAgentApplication {
       case 'INFO':
         return createResponse(req, 481, undefined, tag);
       default:
-        return withHeaders(createResponse(req, KNOWN_METHODS.has(req.method) ? 405 : 501, undefined, tag), [['Allow', ALLOW]]);
+        return withHeaders(createResponse(req, isStandardMethod(req.method) ? 405 : 501, undefined, tag), [['Allow', ALLOW]]);
     }
   }
 
   onCancel(invite: InviteServerTransaction): void {
-    this.options.b2bua.cancel(invite);
+    this.options.calls.cancel(invite);
   }
 
   private onInvite(req: SipRequest, tx: InviteServerTransaction): void {
@@ -105,7 +120,7 @@ export class FrontDoor implements UserAgentApplication {
   }
 
   private settle(decision: AdmissionDecision, req: SipRequest, tx: InviteServerTransaction): void {
-    this.onDecision?.(decision, req);
+    this.events.emit('decision', decision, req);
     switch (decision.kind) {
       case 'drop':
         this.stats.dropped++;
@@ -124,7 +139,7 @@ export class FrontDoor implements UserAgentApplication {
       }
       case 'admit':
         this.stats.admitted++;
-        this.options.b2bua.start(tx, decision.info);
+        this.options.calls.start(tx, decision);
         return;
     }
   }

@@ -26,7 +26,7 @@ afterEach(async () => {
 /** Every admission decision with the time it was made (the gateway's own clock). */
 function recordDecisions(g: Gateway): Array<{ at: number; decision: AdmissionDecision }> {
   const log: Array<{ at: number; decision: AdmissionDecision }> = [];
-  g.frontDoor.onDecision = (decision) => log.push({ at: g.clock.now(), decision });
+  g.frontDoor.events.on('decision', (decision) => log.push({ at: g.clock.now(), decision }));
   return log;
 }
 
@@ -89,10 +89,10 @@ describe('concurrency', () => {
     const g = gateway;
     let peak = 0;
     const decisions: AdmissionDecision[] = [];
-    g.frontDoor.onDecision = (d) => {
+    g.frontDoor.events.on('decision', (d) => {
       decisions.push(d);
       peak = Math.max(peak, g.tracker.active);
-    };
+    });
     const calls = 50;
     const r = await runSipp({
       scenario: PACK + 'cps-burst.xml',
@@ -186,7 +186,7 @@ describe('other refusals', () => {
     });
     expect(stepCount(r, /^\d+_100_Recv$/)).toBe(0);
     expect(gateway.frontDoor.stats.dropped).toBeGreaterThanOrEqual(3);
-    expect(gateway.transport.stats.messages.out.udp.size).toBe(0);
+    expect((gateway.metrics.transport.messages.out.get('udp')?.size ?? 0)).toBe(0);
   });
 
   it('with unknownDomain: reject, an unknown domain gets 403 Forbidden', async () => {
@@ -208,7 +208,7 @@ describe('what never touches a limiter', () => {
     const r = await runSipp({ scenario: SCENARIOS + 'invite-retransmitted.xml', target: sipTarget(g), calls: 1, timeoutSeconds: 20, extraArgs: ['-nr'] });
     expect(r.failed, r.errorLog).toBe(0);
     expect(g.transactions.stats.retransmissionsAbsorbed).toBeGreaterThanOrEqual(1);
-    const limiter = g.cps.peek('trunk:demo:us1');
+    const limiter = g.directory.trunks.get('demo')?.cps.get('us1')?.peek();
     expect(limiter?.available(g.clock.now())).toBeCloseTo(1, 1);
     await expectAllReleased(g);
   });

@@ -140,15 +140,19 @@ describe('built-in PSTN emulator', () => {
   it.each(['+16504894546', '+14154758378', '+441618508378', '+551940422255'])("the provider's test number %s answers", async (number) => {
     // the UK and Brazil numbers need the account's geo permissions for +44 and +55
     const accounts = [{ name: 'demo', type: 'business-pcp', geoPermissions: ['1', '44', '55'] }];
+    // a catch-all rule does not touch the provider's test numbers: they answer …
     gateway = await startTestGateway({ accounts, pstn: { answerAfterMs: 0, rules: [{ number: '*', behaviour: 'busy' }] } });
-    const r = await runPbx(gateway, { number, final: 486 });
-    // a catch-all rule wins over the built-in test numbers (first match wins) …
-    expectSippSucceeded(r, 1);
-    await gateway.stop();
-    gateway = await startTestGateway({ accounts });
-    // … and with the default rules they answer
     const ok = await runPbx(gateway, { number, final: 200 });
     expectSippSucceeded(ok, 1);
+    // … while the rule does apply to other numbers
+    const other = await runPbx(gateway, { number: '+14155550123', final: 486 });
+    expectSippSucceeded(other, 1);
+    await expectAllReleased(gateway);
+    await gateway.stop();
+    // only a rule naming the test number itself changes it
+    gateway = await startTestGateway({ accounts, pstn: { answerAfterMs: 0, rules: [{ number, behaviour: 'busy' }] } });
+    const busy = await runPbx(gateway, { number, final: 486 });
+    expectSippSucceeded(busy, 1);
     await expectAllReleased(gateway);
   });
 });

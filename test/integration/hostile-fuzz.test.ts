@@ -179,7 +179,7 @@ describe('fuzzing the receive path (UDP and TCP, real sockets)', () => {
     expect(sent).toBeGreaterThan(1000);
     await stillAnswers(g);
     expect(unhandled).toEqual([]);
-    expect(g.transport.stats.parseErrors.udp + g.transport.stats.parseErrors.tcp).toBeGreaterThan(0);
+    expect((g.metrics.transport.parseErrors.get('udp') ?? 0) + (g.metrics.transport.parseErrors.get('tcp') ?? 0)).toBeGreaterThan(0);
     // Every timer runs out within 64·T1 (6.4 s here) plus the answered calls' no-ACK teardown.
     await waitFor(() => g.transactions.size.total === 0 && g.b2bua.activeCalls === 0 && g.core.dialogCount === 0 && g.tracker.active === 0, {
       timeoutMs: 40_000,
@@ -188,6 +188,6 @@ describe('fuzzing the receive path (UDP and TCP, real sockets)', () => {
       detail: () => `tx ${JSON.stringify(g.transactions.size)}, calls ${g.b2bua.activeCalls}, dialogs ${g.core.dialogCount}, leases ${g.tracker.active}`,
     });
     expect(g.tracker.doubleReleases).toBe(0);
-    console.log(`fuzz: ${sent} datagrams and ${streams} TCP streams in ${SECONDS} s; ${g.transport.stats.parseErrors.udp + g.transport.stats.parseErrors.tcp} parse errors; ${g.frontDoor.stats.admitted} calls admitted`);
+    console.log(`fuzz: ${sent} datagrams and ${streams} TCP streams in ${SECONDS} s; ${(g.metrics.transport.parseErrors.get('udp') ?? 0) + (g.metrics.transport.parseErrors.get('tcp') ?? 0)} parse errors; ${g.frontDoor.stats.admitted} calls admitted`);
   }, (SECONDS + 60) * 1000);
 });

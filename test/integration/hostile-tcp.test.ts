@@ -55,8 +55,8 @@ describe('TCP abuse', () => {
     } finally {
       clearInterval(trickle);
     }
-    expect(g.transport.stats.tcpPartialTimeouts).toBeGreaterThanOrEqual(100);
-    expect(g.transport.stats.tcpIdleClosed).toBeGreaterThanOrEqual(50);
+    expect(g.metrics.transport.connectionEvents('tcp', 'partial-timeout')).toBeGreaterThanOrEqual(100);
+    expect(g.metrics.transport.connectionEvents('tcp', 'idle-timeout')).toBeGreaterThanOrEqual(50);
     await waitFor(() => g.transport.connectionCount === 0, { what: 'no TCP connections left' });
   }, 30_000);
 
@@ -81,7 +81,7 @@ describe('TCP abuse', () => {
     );
     await closed(s);
     expect(received).toMatch(/^SIP\/2\.0 513 Message Too Large\r\n/);
-    expect(gateway.transport.stats.parseErrors.tcp).toBe(1);
+    expect((gateway.metrics.transport.parseErrors.get('tcp') ?? 0)).toBe(1);
   });
 
   it('10,000 connections at once: the cap refuses the excess cleanly and calls in progress are unaffected', async () => {
@@ -115,8 +115,8 @@ describe('TCP abuse', () => {
     }
     // what the gateway refused: connected, then closed at once
     await waitFor(() => storm.filter((s) => !s.destroyed).length <= cap, { timeoutMs: 15_000, what: 'the excess connections to be closed' });
-    console.log(`connection storm: ${opened + refused} attempts, ${storm.filter((s) => !s.destroyed).length} kept, ${g.transport.stats.tcpRefused} refused by the cap`);
-    expect(g.transport.stats.tcpRefused).toBeGreaterThanOrEqual(10_000 - cap - 1);
+    console.log(`connection storm: ${opened + refused} attempts, ${storm.filter((s) => !s.destroyed).length} kept, ${g.metrics.transport.connectionEvents('tcp', 'refused')} refused by the cap`);
+    expect(g.metrics.transport.connectionEvents('tcp', 'refused')).toBeGreaterThanOrEqual(10_000 - cap - 1);
     expect(g.transport.connectionCount).toBeLessThanOrEqual(cap);
     // a new UDP call during the storm completes …
     const r = await runSipp({ scenario: PACK + 'basic-call.xml', target: sipTarget(g), called: '+14155550123', calls: 3, rate: 10, extraArgs: ['-key', 'trunk', 'demo.pstn.twilio.com'] });

@@ -6,9 +6,10 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Alert } from '../../src/alerts/alert-log.js';
+import { REGIONS } from '../../src/config/schema.js';
 import type { Gateway } from '../../src/gateway.js';
 import type { CallView, TrunkView } from '../../src/http/admin-api.js';
-import { startOfNextMonthUtc } from '../../src/termination/cps-policy.js';
+import { startOfNextMonthUtc } from '../../src/termination/cps-console.js';
 import { sipTarget, startTestGateway } from '../support/gateway.js';
 import { type AdminClient, type HttpReply, adminClient, sampleValue } from '../support/http.js';
 import { type PbxScenario, pbxScenario } from '../support/scenarios.js';
@@ -397,7 +398,9 @@ describe('http.token', () => {
     expectError(await api.post('/v1/trunks/demo/cps', { region: 'us1', cps: 2 }), 401, 'UNAUTHORIZED');
     expectError(await api.del('/v1/calls/CA00000000000000000000000000000000'), 401, 'UNAUTHORIZED');
     expectError(await api.post('/v1/reload'), 401, 'UNAUTHORIZED');
-    expect(g.cpsSettings.size).toBe(0);
+    const demo = g.directory.trunks.get('demo');
+    if (demo === undefined) throw new Error('no demo trunk');
+    expect(REGIONS.some((r) => g.cpsConsole.hasSetting(demo, r))).toBe(false);
 
     const authorized = adminClient(g, { authorization: `Bearer ${TOKEN}` });
     const trunks = await authorized.get<TrunkView[]>('/v1/trunks');
@@ -418,7 +421,7 @@ describe('request limits and errors', () => {
     const raw = JSON.stringify({ region: 'us1', cps: 2, pad: 'x'.repeat(1024 * 1024) });
     const r = await api.request('POST', '/v1/trunks/demo/cps', { raw });
     expect(r.status).toBe(413);
-    expect(r.json).toMatchObject({ code: 'FST_ERR_CTP_BODY_TOO_LARGE' });
+    expect(r.json).toMatchObject({ code: 'BODY_TOO_LARGE' });
     expect((await api.get('/healthz')).status).toBe(200);
     const trunks = await api.get<TrunkView[]>('/v1/trunks');
     expect(trunks.status).toBe(200);

@@ -7,6 +7,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../support/wait-for.js';
@@ -42,6 +43,22 @@ function portFree(port: number): Promise<boolean> {
   });
 }
 
+function udpPortFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createSocket('udp4');
+    socket.once('error', () => {
+      socket.close();
+      resolve(false);
+    });
+    socket.bind(port, '127.0.0.1', () => socket.close(() => resolve(true)));
+  });
+}
+
+/** The README's ports: SIP on UDP and TCP 5060, HTTP on 8080. */
+async function defaultPortsFree(): Promise<boolean> {
+  return (await portFree(5060)) && (await udpPortFree(5060)) && (await portFree(8080));
+}
+
 let gateway: ChildProcess | undefined;
 let gatewayOutput = '';
 
@@ -53,6 +70,8 @@ async function stopGateway(): Promise<void> {
   process.kill(-g.pid, 'SIGINT'); // the process group we started: sh → npm → node
   await Promise.race([exited, new Promise((r) => setTimeout(r, 40_000))]);
   if (g.exitCode === null && g.signalCode === null) process.kill(-g.pid, 'SIGKILL');
+  // The shell may exit before the gateway under it has closed its sockets: wait for the ports themselves.
+  await waitFor(defaultPortsFree, { timeoutMs: 40_000, intervalMs: 100, what: 'the stopped gateway to free 127.0.0.1:5060 (UDP, TCP) and :8080' });
 }
 
 afterAll(stopGateway);
@@ -80,7 +99,7 @@ describe('README walkthrough', () => {
   });
 
   it('runs as written and prints what it promises', async () => {
-    if (!(await portFree(5060)) || !(await portFree(8080))) {
+    if (!(await defaultPortsFree())) {
       throw new Error('the README walkthrough uses the default ports: 127.0.0.1:5060 (SIP) and :8080 (HTTP) must be free for this test');
     }
     for (const step of steps) {

@@ -161,8 +161,10 @@ describe('POST /v1/reload', () => {
     expect((await api.get('/v1/trunks/second')).status).toBe(404);
     // both calls still up, each with its lease
     expect((await api.get<CallView[]>('/v1/calls')).json.map((c) => c.id).sort()).toEqual(before.map((c) => c.id).sort());
-    expect(g.tracker.count('trunk:demo')).toBe(1);
-    expect(g.tracker.count('trunk:second')).toBe(1);
+    expect(g.directory.trunks.get('demo')?.leaseScope.active).toBe(1);
+    // the removed trunk's scope is gone from the directory but still counts its call
+    expect(g.directory.trunks.has('second')).toBe(false);
+    expect([...g.tracker.busyScopes()].find((s) => s.kind === 'trunk' && s.name === 'second')?.active).toBe(1);
 
     // new calls: a burst of 3 (it was 1), and the removed trunk takes no new calls
     const b = await burst(g);

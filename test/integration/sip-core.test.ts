@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../src/gateway.js';
 import { createRequest, newCallId, newTag, type SipResponse } from '../../src/sip/message/index.js';
 import { type Dialog, OutgoingInvite } from '../../src/sip/dialog/index.js';
-import { buildOffer } from '../../src/pstn/sdp.js';
+import { buildOffer } from '../../src/media/sdp.js';
 import { startTestGateway, sipTarget } from '../support/gateway.js';
 import { parseMessageLog, runSipp, startSipp } from '../support/sipp.js';
 import { waitFor } from '../support/wait-for.js';
@@ -155,7 +155,7 @@ describe('INVITE retransmitted with the same branch', () => {
     expect(gateway.emulator.stats.answered).toBe(calls);
     expect(gateway.transactions.stats.retransmissionsAbsorbed).toBeGreaterThanOrEqual(calls);
     // 100 and 180 per call, and the retransmission answered with the last provisional (180) again
-    expect(gateway.transport.stats.messages.out[transport].get('1xx')).toBe(3 * calls);
+    expect(gateway.metrics.transport.count('out', transport, '1xx')).toBe(3 * calls);
     await expectDrained(gateway);
   });
 });

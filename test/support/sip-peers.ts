@@ -13,7 +13,9 @@ import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, connect as tcpConnect, type Server, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { expect, vi } from 'vitest';
+import { TransportCounters } from '../../src/metrics/transport-counters.js';
 import {
+  type MessageKind,
   type SipMessage,
   type SipRequest,
   type SipResponse,
@@ -38,7 +40,7 @@ export async function pollUntil<T>(check: () => T, what: string, timeoutMs = 300
   const deadline = performance.now() + timeoutMs;
   for (;;) {
     const value = check();
-    if (value) return value as NonNullable<T>;
+    if (value) return value;
     if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise<void>((resolve) => realSetTimeout(resolve, 1));
   }
@@ -433,10 +435,11 @@ export async function startStack(
     ],
     ...options.transport,
   });
+  countersOf(transport);
   await transport.start();
   const layer = new TransactionLayer(transport, options.transaction);
   const tu = new RecordingTu();
-  layer.tu = tu;
+  layer.attach(tu);
   return {
     transport,
     layer,
@@ -450,7 +453,24 @@ export async function startStack(
   };
 }
 
+const countersByTransport = new WeakMap<TransportLayer, TransportCounters>();
+
+/** The counters of a transport's events (made when the stack starts, so they see every message). */
+export function countersOf(transport: TransportLayer): TransportCounters {
+  let c = countersByTransport.get(transport);
+  if (c === undefined) {
+    c = new TransportCounters(transport.events);
+    countersByTransport.set(transport, c);
+  }
+  return c;
+}
+
 /** Messages of one kind (method or status class) the transport has sent: counted synchronously at send time. */
-export function sentCount(transport: TransportLayer, kind: string, via: 'udp' | 'tcp' = 'udp'): number {
-  return transport.stats.messages.out[via].get(kind) ?? 0;
+export function sentCount(transport: TransportLayer, kind: MessageKind, via: 'udp' | 'tcp' = 'udp'): number {
+  return countersOf(transport).count('out', via, kind);
+}
+
+/** Messages of one kind the transport has received and passed up. */
+export function receivedCount(transport: TransportLayer, kind: MessageKind, via: 'udp' | 'tcp' = 'udp'): number {
+  return countersOf(transport).count('in', via, kind);
 }

@@ -6,7 +6,7 @@ export async function waitFor<T>(check: () => T | Promise<T>, options: { timeout
   let last: T | undefined;
   for (;;) {
     last = await check();
-    if (last) return last as NonNullable<T>;
+    if (last) return last;
     if (Date.now() > deadline) {
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${options.what ?? 'condition'} (last value: ${JSON.stringify(last)})${options.detail ? `: ${options.detail()}` : ''}`);
     }

@@ -14,8 +14,8 @@ import {
   parseUri,
   splitList,
 } from '../message/index.js';
-import type { Destination } from '../transport/transport-layer.js';
-import type { TransportName } from '../transport/listen-url.js';
+import type { Destination } from '../transport/sip-transport.js';
+import { TRANSPORT_NAMES, type TransportName } from '../transport/listen-url.js';
 
 export type DialogRole = 'uac' | 'uas';
 export type DialogState = 'early' | 'confirmed' | 'terminated';
@@ -209,6 +209,6 @@ export function uriDestination(uriText: string): Destination | undefined {
   const address = host === 'localhost' ? '127.0.0.1' : host;
   if (isIP(address) === 0) return undefined;
   const t = (uri.params.get('transport') ?? 'udp').toLowerCase();
-  const transport: TransportName = t === 'tcp' ? 'tcp' : 'udp';
+  const transport: TransportName = (TRANSPORT_NAMES as readonly string[]).includes(t) ? (t as TransportName) : 'udp';
   return { transport, address, port: uri.port ?? 5060 };
 }

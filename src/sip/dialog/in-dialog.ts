@@ -32,12 +32,12 @@ export function sendInDialog(core: UserAgentCore, dialog: Dialog, method: string
       settled = true;
       resolve(r);
     };
-    core.layer.sendRequest(req, dialog.destination, {
+    core.sendRequest(req, dialog.destination, {
       onResponse: (res) => {
         if (res.status < 200) return;
         if (method === 'INVITE' && res.status < 300) {
           dialog.refreshTarget(res);
-          core.layer.sendAck(dialog.createAck(seq), dialog.destination);
+          core.sendAck(dialog.createAck(seq), dialog.destination);
         }
         settle({ status: res.status, reason: res.reason, response: res });
       },

@@ -9,31 +9,29 @@
  *   (§13.2.2.4), cancels (§9.1).
  */
 import { type SipRequest, type SipResponse, serializeMessage } from '../message/index.js';
-import type { TransactionLayer } from '../transaction/transaction-layer.js';
-import { statusClass } from '../transport/transport-stats.js';
 import type { ClientTransaction } from '../transaction/client-transactions.js';
 import { InviteClientTransaction } from '../transaction/client-transactions.js';
 import type { InviteServerTransaction, ReplyOptions, TerminationReason } from '../transaction/server-transactions.js';
-import type { Destination } from '../transport/transport-layer.js';
+import type { Destination } from '../transport/sip-transport.js';
 import { Dialog } from './dialog.js';
 import type { DialogUsage, UserAgentCore } from './user-agent-core.js';
 
 /**
- * A 2xx to an INVITE sent reliably (§13.3.1.4): over unreliable transports
- * it is retransmitted at T1, 2·T1, … capped at T2 until `ack()`; after 64·T1
- * without an ACK, `onAckTimeout` is called.
+ * The UAS core's answer to an INVITE (§13.3.1.4): the 2xx is retransmitted
+ * over unreliable transports at T1, 2·T1, … capped at T2 until `ack()`;
+ * after 64·T1 without an ACK, `onAckTimeout` is called.
  */
-export class Reliable2xx {
+export class AnswerRetransmitter {
   private retransmitTimer: NodeJS.Timeout | undefined;
   private giveUpTimer: NodeJS.Timeout | undefined;
   private acked = false;
   /** What a retransmission needs; dropped once done, so an answered call keeps none of it. */
-  private pending: { layer: TransactionLayer; wire: Buffer; destination: Destination; kind: string; intervalMs: number; t2Ms: number } | undefined;
+  private pending: { core: UserAgentCore; wire: Buffer; destination: Destination; intervalMs: number; t2Ms: number } | undefined;
 
-  constructor(layer: TransactionLayer, tx: InviteServerTransaction, res: SipResponse, onAckTimeout: () => void) {
+  constructor(core: UserAgentCore, tx: InviteServerTransaction, res: SipResponse, onAckTimeout: () => void) {
     const t = tx.timers;
     if (!t.reliable) {
-      this.pending = { layer, wire: serializeMessage(res), destination: tx.destination, kind: statusClass(res.status), intervalMs: t.G, t2Ms: t.T2 };
+      this.pending = { core, wire: serializeMessage(res), destination: tx.destination, intervalMs: t.G, t2Ms: t.T2 };
       this.schedule();
     }
     this.giveUpTimer = setTimeout(() => {
@@ -51,7 +49,7 @@ export class Reliable2xx {
     this.retransmitTimer = setTimeout(() => {
       const q = this.pending;
       if (q === undefined) return;
-      q.layer.resend(q.wire, q.destination, q.kind);
+      q.core.resend(q.wire, q.destination);
       q.intervalMs = Math.min(2 * q.intervalMs, q.t2Ms);
       this.schedule();
     }, p.intervalMs);
@@ -82,7 +80,7 @@ export class Reliable2xx {
 /** Server side of an initial INVITE: the dialog, and the 2xx/ACK handshake. */
 export class IncomingInvite {
   readonly dialog: Dialog;
-  private reliable: Reliable2xx | undefined;
+  private reliable: AnswerRetransmitter | undefined;
   /** The INVITE transaction, until the answer is sent. */
   private tx: InviteServerTransaction | undefined;
 
@@ -106,7 +104,7 @@ export class IncomingInvite {
     const res = tx.reply(status, undefined, { ...options, headers });
     if (res === undefined) throw new Error('the INVITE transaction no longer takes a response');
     this.dialog.state = 'confirmed';
-    this.reliable = new Reliable2xx(this.core.layer, tx, res, onAckTimeout);
+    this.reliable = new AnswerRetransmitter(this.core, tx, res, onAckTimeout);
     this.tx = undefined;
     return res;
   }
@@ -150,7 +148,7 @@ export class OutgoingInvite {
     private readonly usage: DialogUsage,
     private readonly handlers: OutgoingInviteHandlers,
   ) {
-    this.tx = core.layer.sendRequest(request, destination, {
+    this.tx = core.sendRequest(request, destination, {
       onResponse: (res) => this.onResponse(res),
       onTimeout: () => this.fail(408, undefined, 'timeout'),
       onTransportError: () => this.fail(503, undefined, 'transport-error'),
@@ -201,11 +199,11 @@ export class OutgoingInvite {
     const dialog = this.dialog;
     if (dialog === undefined) return;
     if (this.ackWire !== undefined && res.toTag === dialog.remoteTag) {
-      this.core.layer.resend(this.ackWire, dialog.destination, 'ACK');
+      this.core.resend(this.ackWire, dialog.destination);
       return;
     }
     const ack = dialog.createAck(this.request.cseq?.seq ?? 1);
-    this.ackWire = this.core.layer.sendAck(ack, dialog.destination);
+    this.ackWire = this.core.sendAck(ack, dialog.destination);
   }
 
   /**
@@ -214,9 +212,8 @@ export class OutgoingInvite {
    */
   private refuseFork(res: SipResponse): void {
     const fork = Dialog.asUac(this.request, res, this.localContact, this.destination);
-    const layer = this.core.layer;
-    layer.sendAck(fork.createAck(this.request.cseq?.seq ?? 1), fork.destination);
-    layer.sendRequest(fork.createRequest('BYE'), fork.destination, { onResponse: () => undefined });
+    this.core.sendAck(fork.createAck(this.request.cseq?.seq ?? 1), fork.destination);
+    this.core.sendRequest(fork.createRequest('BYE'), fork.destination, { onResponse: () => undefined });
   }
 
   private fail(status: number, res: SipResponse | undefined, cause: 'rejected' | 'timeout' | 'transport-error'): void {

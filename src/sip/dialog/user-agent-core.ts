@@ -4,9 +4,11 @@
  * requests for unknown dialogs with 481, and hands everything else to the
  * application.
  */
-import type { SipRequest, SipResponse } from '../message/index.js';
+import type { SipRequest, SipResponse, TransportName } from '../message/index.js';
+import type { ClientTransaction, ClientTransactionHandlers } from '../transaction/client-transactions.js';
 import type { InviteServerTransaction, ServerTransaction } from '../transaction/server-transactions.js';
-import type { TransactionLayer, TransactionUser } from '../transaction/transaction-layer.js';
+import type { SendRequestOptions, TransactionLayer, TransactionUser } from '../transaction/transaction-layer.js';
+import type { Destination, Flow } from '../transport/sip-transport.js';
 import { dialogKey } from './dialog.js';
 
 /** Something that owns a dialog: a call leg. */
@@ -27,16 +29,71 @@ export interface UserAgentApplication {
   statelessReply?(req: SipRequest): SipResponse | undefined;
 }
 
+/** The user part of the Contact URIs trunkgate sends. */
+export const CONTACT_USER = 'trunkgate';
+
+/** `<sip:user@host:port;transport=…>`: UDP is the default and goes unsaid (RFC 3261 §19.1.1). */
+export function contactHeader(hostPort: string, transport: TransportName, user: string = CONTACT_USER): string {
+  return `<sip:${user}@${hostPort}${transport === 'udp' ? '' : `;transport=${transport}`}>`;
+}
+
 export class UserAgentCore implements TransactionUser {
   private readonly usages = new Map<string, DialogUsage>();
+  private app: UserAgentApplication | undefined;
   /** In-dialog requests that found no dialog (answered 481, or dropped for ACK). */
   readonly stats = { unknownDialog: 0, strayAcks: 0 };
 
-  constructor(
-    readonly layer: TransactionLayer,
-    public app: UserAgentApplication,
-  ) {
-    layer.tu = this;
+  constructor(private readonly layer: TransactionLayer) {
+    layer.attach(this);
+  }
+
+  /** Connect the application (once; a second call throws). */
+  attach(app: UserAgentApplication): void {
+    if (this.app !== undefined) throw new Error('the UA core already has an application');
+    this.app = app;
+  }
+
+  // ------------------------------------------------------------ what dialogs and applications use
+
+  /** Send a request in a new client transaction (the transaction layer adds our Via). */
+  sendRequest(req: SipRequest, dest: Destination, handlers: ClientTransactionHandlers, options?: SendRequestOptions): ClientTransaction {
+    return this.layer.sendRequest(req, dest, handlers, options);
+  }
+
+  /** Send the ACK for a 2xx; returns its bytes for `resend`. */
+  sendAck(ack: SipRequest, dest: Destination): Buffer {
+    return this.layer.sendAck(ack, dest);
+  }
+
+  resend(wire: Buffer, dest: Destination): void {
+    this.layer.resend(wire, dest);
+  }
+
+  /** T1, T2 and T4 in force for new transactions. */
+  get timerConfig(): TransactionLayer['timerConfig'] {
+    return this.layer.timerConfig;
+  }
+
+  /** Our `host:port` as `dest` reaches it (for From and Via of requests we originate). */
+  hostPortFor(dest: Destination): string {
+    return this.layer.transport.localHostPort(dest);
+  }
+
+  /** Our Contact for a dialog we start with `dest`. */
+  contactFor(dest: Destination): string {
+    return contactHeader(this.hostPortFor(dest), dest.transport);
+  }
+
+  /** Our Contact for a dialog a received request starts: the address and transport it came in on. */
+  contactForRequest(req: SipRequest): string {
+    const s = req.source;
+    if (s === undefined) throw new Error('contactForRequest needs a received request');
+    return contactHeader(this.layer.transport.receivingHostPort(s), s.transport);
+  }
+
+  /** Call `listener` when the flow to `dest` closes (a carrier's TCP connection, say). Returns the unwatch function. */
+  watchFlow(dest: Destination, listener: (flow: Flow) => void): () => void {
+    return this.layer.transport.watchFlow(dest, listener);
   }
 
   get dialogCount(): number {
@@ -67,15 +124,19 @@ export class UserAgentCore implements TransactionUser {
       this.stats.strayAcks++;
       return;
     }
+    if (this.app === undefined) {
+      tx.reply(503);
+      return;
+    }
     this.app.onRequest(req, tx);
   }
 
   onCancel(invite: InviteServerTransaction, cancel: SipRequest): void {
-    this.app.onCancel?.(invite, cancel);
+    this.app?.onCancel?.(invite, cancel);
   }
 
   statelessReply(req: SipRequest): SipResponse | undefined {
-    return req.toTag === undefined ? this.app.statelessReply?.(req) : undefined;
+    return req.toTag === undefined ? this.app?.statelessReply?.(req) : undefined;
   }
 
   onStrayResponse(res: SipResponse): void {

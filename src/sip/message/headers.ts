@@ -94,6 +94,27 @@ export class SipHeaders {
     return this;
   }
 
+  /**
+   * Replace the first element of a list header (the top Via, say), which may
+   * share its line with others (`Via: a, b`): the rest of the line is kept.
+   * Appends the header when it is absent.
+   */
+  setFirstElement(name: string, value: string): this {
+    const canonical = canonicalHeaderName(name);
+    const at = this.names.indexOf(canonical);
+    if (at === -1) return this.append(name, value);
+    const line = this.values[at] as string;
+    if (line.indexOf(',') === -1) {
+      this.values[at] = value;
+      return this;
+    }
+    const parts: string[] = [];
+    splitList(line, parts);
+    parts[0] = value;
+    this.values[at] = parts.join(', ');
+    return this;
+  }
+
   /** Remove every occurrence. Returns how many were removed. */
   remove(name: string): number {
     const canonical = canonicalHeaderName(name);

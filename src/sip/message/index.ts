@@ -2,6 +2,7 @@ export * from './create.js';
 export * from './cseq.js';
 export * from './header-names.js';
 export * from './headers.js';
+export * from './methods.js';
 export * from './name-addr.js';
 export * from './parse.js';
 export * from './serialize.js';

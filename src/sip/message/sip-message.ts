@@ -10,10 +10,14 @@ import { type SipUri, parseUri } from './uri.js';
 import { type Via, parseVia } from './via.js';
 import { splitList } from './syntax.js';
 
+/** The transports trunkgate speaks; each has its module in `sip/transport/` (registered in `protocols.ts`). */
+export const TRANSPORT_NAMES = ['udp', 'tcp'] as const;
+export type TransportName = (typeof TRANSPORT_NAMES)[number];
+
 /** Where a received message came from. Filled in by the transport layer. */
 export interface MessageSource {
-  /** Lower-case transport name: `udp` or `tcp`. */
-  transport: 'udp' | 'tcp';
+  /** Lower-case transport name. */
+  transport: TransportName;
   address: string;
   port: number;
   family: 'IPv4' | 'IPv6';

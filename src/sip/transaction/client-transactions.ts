@@ -2,8 +2,7 @@
  * Client transactions (RFC 3261 §17.1, RFC 6026 §7.2, §8).
  */
 import { SipHeaders, SipRequest, type SipResponse } from '../message/index.js';
-import { methodKind } from '../transport/transport-stats.js';
-import type { Destination, TransportLayer } from '../transport/transport-layer.js';
+import { type Destination, type SipTransport, isReliable } from '../transport/sip-transport.js';
 import type { TerminationReason } from './server-transactions.js';
 import { type TimerConfig, type TransactionTimers, timersFor } from './timers.js';
 
@@ -19,7 +18,7 @@ export interface ClientTransactionHandlers {
 }
 
 export interface ClientTransactionHost {
-  readonly transport: TransportLayer;
+  readonly transport: SipTransport;
   readonly timerConfig: TimerConfig;
   removeClient(tx: ClientTransaction): void;
   /** Send a CANCEL for an INVITE client transaction (§9.1). */
@@ -43,7 +42,7 @@ export abstract class ClientTransaction {
     readonly destination: Destination,
     protected readonly handlers: ClientTransactionHandlers,
   ) {
-    this.timers = timersFor(host.timerConfig, destination.transport === 'tcp');
+    this.timers = timersFor(host.timerConfig, isReliable(destination.transport));
   }
 
   abstract start(): void;
@@ -52,9 +51,9 @@ export abstract class ClientTransaction {
 
   protected transmit(): void {
     if (this.wire === undefined) {
-      this.wire = this.host.transport.sendMessage(this.request, this.destination, (err) => this.transportError(err));
+      this.wire = this.host.transport.send(this.request, this.destination, (err) => this.transportError(err));
     } else {
-      this.host.transport.send(this.wire, this.destination, methodKind(this.request.method), (err) => this.transportError(err));
+      this.host.transport.resend(this.wire, this.destination, (err) => this.transportError(err));
     }
   }
 
@@ -173,9 +172,9 @@ export class InviteClientTransaction extends ClientTransaction {
   private sendAck(res: SipResponse): void {
     if (this.ackWire === undefined) {
       const ack = createNon2xxAck(this.request, res);
-      this.ackWire = this.host.transport.sendMessage(ack, this.destination);
+      this.ackWire = this.host.transport.send(ack, this.destination);
     } else {
-      this.host.transport.send(this.ackWire, this.destination, 'ACK');
+      this.host.transport.resend(this.ackWire, this.destination);
     }
   }
 

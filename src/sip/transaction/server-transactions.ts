@@ -2,8 +2,7 @@
  * Server transactions (RFC 3261 §17.2, RFC 6026 §7.1, §8).
  */
 import { type SipRequest, type SipResponse, createResponse, newTag } from '../message/index.js';
-import { statusClass } from '../transport/transport-stats.js';
-import type { Destination, TransportLayer } from '../transport/transport-layer.js';
+import { type Destination, type SipTransport, isReliable } from '../transport/sip-transport.js';
 import { type TimerConfig, type TransactionTimers, timersFor } from './timers.js';
 
 /** Why a transaction ended, as seen by the TU. */
@@ -11,7 +10,7 @@ export type TerminationReason = 'normal' | 'timeout' | 'transport-error' | 'drop
 
 /** What a server transaction needs from the layer that owns it. */
 export interface ServerTransactionHost {
-  readonly transport: TransportLayer;
+  readonly transport: SipTransport;
   readonly timerConfig: TimerConfig;
   removeServer(tx: ServerTransaction): void;
 }
@@ -34,7 +33,6 @@ export abstract class ServerTransaction {
   onTerminated: ((reason: TerminationReason) => void) | undefined = undefined;
 
   protected lastResponse: Buffer | undefined;
-  protected lastKind = '';
   private tag: string | undefined;
   /** The request, until the transaction has its final response (then only the retransmission state is kept). */
   private req: SipRequest | undefined;
@@ -46,7 +44,7 @@ export abstract class ServerTransaction {
   ) {
     this.req = request;
     this.destination = host.transport.responseDestination(request);
-    this.timers = timersFor(host.timerConfig, this.destination.transport === 'tcp');
+    this.timers = timersFor(host.timerConfig, isReliable(this.destination.transport));
   }
 
   /**
@@ -114,13 +112,12 @@ export abstract class ServerTransaction {
 
   protected transmit(res: SipResponse): void {
     this.sent = true;
-    this.lastKind = statusClass(res.status);
-    this.lastResponse = this.host.transport.sendMessage(res, this.destination, (err) => this.transportError(err));
+    this.lastResponse = this.host.transport.send(res, this.destination, (err) => this.transportError(err));
   }
 
   protected retransmit(): void {
     if (this.lastResponse !== undefined) {
-      this.host.transport.send(this.lastResponse, this.destination, this.lastKind, (err) => this.transportError(err));
+      this.host.transport.resend(this.lastResponse, this.destination, (err) => this.transportError(err));
     }
   }
 

@@ -13,7 +13,7 @@ import {
   createResponse,
   newBranch,
 } from '../message/index.js';
-import type { Destination, TransportLayer } from '../transport/transport-layer.js';
+import type { Destination, MessageReceiver, SipTransport } from '../transport/sip-transport.js';
 import {
   type ClientTransaction,
   type ClientTransactionHandlers,
@@ -67,25 +67,45 @@ export interface SendRequestOptions {
   branch?: string;
 }
 
-export class TransactionLayer implements ServerTransactionHost, ClientTransactionHost {
+/** Most dropped INVITEs remembered at once, so their retransmissions are known (bounded under floods). */
+const MAX_DROPPED_REMEMBERED = 10_000;
+
+export class TransactionLayer implements ServerTransactionHost, ClientTransactionHost, MessageReceiver {
   /** T1/T2/T4 for new transactions (a reload may change them; live ones keep theirs). */
   timerConfig: TimerConfig;
-  tu: TransactionUser = { onRequest: () => undefined };
+  private tu: TransactionUser | undefined;
   private readonly servers = new Map<string, ServerTransaction>();
   private readonly clients = new Map<string, ClientTransaction>();
+  /**
+   * INVITEs the TU dropped (SPEC §4.1: an unknown trunk gets no answer), by
+   * key, with when to forget them (Timer B): their retransmissions are
+   * absorbed, not seen as new INVITEs. Oldest first; bounded.
+   */
+  private readonly dropped = new Map<string, number>();
   private readonly tryingReason: string;
   private readonly log: Logger | undefined;
   /** Counters for the metrics layer and tests. */
   readonly stats = { retransmissionsAbsorbed: 0, strayResponses: 0, cancelsUnmatched: 0, statelessReplies: 0 };
 
   constructor(
-    readonly transport: TransportLayer,
+    readonly transport: SipTransport,
     options: TransactionLayerOptions = {},
   ) {
     this.timerConfig = { ...DEFAULT_TIMERS, ...options.timers };
     this.tryingReason = options.tryingReason ?? 'Trying';
     this.log = options.logger;
-    transport.onMessage = (msg) => this.receive(msg);
+    transport.attach(this);
+  }
+
+  /** Connect the transaction user (once; a second call throws). */
+  attach(tu: TransactionUser): void {
+    if (this.tu !== undefined) throw new Error('the transaction layer already has a transaction user');
+    this.tu = tu;
+  }
+
+  private get user(): TransactionUser {
+    if (this.tu === undefined) throw new Error('the transaction layer has no transaction user');
+    return this.tu;
   }
 
   /** Live transactions (RFC 3261 §17: they end when their timers run out). */
@@ -107,7 +127,7 @@ export class TransactionLayer implements ServerTransactionHost, ClientTransactio
       this.stats.retransmissionsAbsorbed++;
       if (req.method === 'ACK' && existing.kind === 'ist' && existing.state === 'accepted') {
         // RFC 6026 §7.1: an ACK matching an Accepted INVITE transaction goes to the TU.
-        this.tu.onRequest(req, undefined);
+        this.user.onRequest(req, undefined);
         return;
       }
       existing.receiveRequest(req);
@@ -115,7 +135,7 @@ export class TransactionLayer implements ServerTransactionHost, ClientTransactio
     }
     if (req.method === 'ACK') {
       // ACK for a 2xx: a transaction of its own, belongs to the dialog (§17.2.3, §13.2.2.4).
-      this.tu.onRequest(req, undefined);
+      this.user.onRequest(req, undefined);
       return;
     }
     if (req.method === 'CANCEL') {
@@ -123,25 +143,46 @@ export class TransactionLayer implements ServerTransactionHost, ClientTransactio
       return;
     }
     if (req.method === 'INVITE') {
+      if (this.wasDropped(key)) {
+        this.stats.retransmissionsAbsorbed++;
+        return;
+      }
       const tx = new InviteServerTransaction(this, key, req);
       this.servers.set(key, tx);
-      this.tu.onRequest(req, tx);
-      // §17.2.1 / SPEC §4.1: 100 Trying at once, unless the TU dropped the
-      // INVITE or already answered it.
-      if (!tx.dropped && !tx.responded && tx.state === 'proceeding') {
-        tx.respond(createResponse(req, 100, this.tryingReason));
+      this.user.onRequest(req, tx);
+      if (tx.dropped) {
+        this.rememberDropped(key);
+        return;
       }
+      // §17.2.1 / SPEC §4.1: 100 Trying at once, unless the TU already answered.
+      if (!tx.responded && tx.state === 'proceeding') tx.respond(createResponse(req, 100, this.tryingReason));
       return;
     }
-    const stateless = this.tu.statelessReply?.(req);
+    const stateless = this.user.statelessReply?.(req);
     if (stateless !== undefined) {
       this.stats.statelessReplies++;
-      this.transport.sendMessage(stateless, this.transport.responseDestination(req));
+      this.transport.send(stateless, this.transport.responseDestination(req));
       return;
     }
     const tx = new NonInviteServerTransaction(this, key, req);
     this.servers.set(key, tx);
-    this.tu.onRequest(req, tx);
+    this.user.onRequest(req, tx);
+  }
+
+  private wasDropped(key: string): boolean {
+    const until = this.dropped.get(key);
+    if (until === undefined) return false;
+    if (until > performance.now()) return true;
+    this.dropped.delete(key);
+    return false;
+  }
+
+  private rememberDropped(key: string): void {
+    if (this.dropped.size >= MAX_DROPPED_REMEMBERED) {
+      const oldest = this.dropped.keys().next().value;
+      if (oldest !== undefined) this.dropped.delete(oldest);
+    }
+    this.dropped.set(key, performance.now() + 64 * this.timerConfig.t1Ms);
   }
 
   /** §9.2: 200 to the CANCEL and 487 to the INVITE; 481 when no INVITE transaction matches. */
@@ -158,7 +199,7 @@ export class TransactionLayer implements ServerTransactionHost, ClientTransactio
     if (invite.state !== 'proceeding') return;
     invite.cancelled = true;
     try {
-      this.tu.onCancel?.(invite, cancel);
+      this.user.onCancel?.(invite, cancel);
     } finally {
       if (invite.state === 'proceeding') invite.reply(487);
     }
@@ -168,7 +209,7 @@ export class TransactionLayer implements ServerTransactionHost, ClientTransactio
     const tx = this.clients.get(clientKey(res));
     if (tx === undefined) {
       this.stats.strayResponses++;
-      this.tu.onStrayResponse?.(res);
+      this.user.onStrayResponse?.(res);
       return;
     }
     tx.receiveResponse(res);
@@ -197,12 +238,12 @@ export class TransactionLayer implements ServerTransactionHost, ClientTransactio
   /** Send an ACK for a 2xx (outside any transaction, §13.2.2.4). Returns the bytes, for resending. */
   sendAck(ack: SipRequest, dest: Destination): Buffer {
     this.addVia(ack, dest, newBranch());
-    return this.transport.sendMessage(ack, dest);
+    return this.transport.send(ack, dest);
   }
 
-  /** Resend bytes returned by `sendAck` (a retransmitted 2xx arrived). */
-  resend(wire: Buffer, dest: Destination, kind: string): void {
-    this.transport.send(wire, dest, kind);
+  /** Resend bytes returned by `sendAck` (a retransmitted 2xx arrived), or a 2xx the TU retransmits. */
+  resend(wire: Buffer, dest: Destination): void {
+    this.transport.resend(wire, dest);
   }
 
   /** CANCEL for an INVITE client transaction (§9.1): same branch, Request-URI, Call-ID, From, To, CSeq number, Route. */
@@ -221,8 +262,7 @@ export class TransactionLayer implements ServerTransactionHost, ClientTransactio
   }
 
   private addVia(req: SipRequest, dest: Destination, branch: string): void {
-    const local = this.transport.localFor(dest.transport, dest.address);
-    req.headers.prepend('Via', `SIP/2.0/${dest.transport.toUpperCase()} ${this.transport.hostPort(local)};branch=${branch};rport`);
+    req.headers.prepend('Via', `SIP/2.0/${dest.transport.toUpperCase()} ${this.transport.localHostPort(dest)};branch=${branch};rport`);
     if (!req.headers.has('max-forwards')) req.headers.append('Max-Forwards', '70');
   }
 

@@ -1,25 +1,32 @@
-/** Start-up failures of the transport layer, worded for the operator. */
+/**
+ * Start-up failures of the transport layer. The code says what went wrong
+ * (the catalogue in src/errors.ts words it for the operator); the message
+ * is complete on its own for embedded use.
+ */
+export type ListenErrorCode = 'SIP_LISTEN_IN_USE' | 'SIP_LISTEN_UNAVAILABLE' | 'SIP_LISTEN_DENIED' | 'SIP_LISTEN_FAILED';
+
 export class ListenError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string) {
-    super(message);
+  constructor(
+    readonly code: ListenErrorCode,
+    /** The listen URL that failed. */
+    readonly url: string,
+    /** The system's own reason. */
+    readonly reason: string,
+  ) {
+    super(`cannot listen on ${url}: ${reason}`);
     this.name = 'ListenError';
-    this.code = code;
   }
 }
 
 export function describeListenError(url: string, err: NodeJS.ErrnoException): ListenError {
   switch (err.code) {
     case 'EADDRINUSE':
-      return new ListenError(
-        'SIP_LISTEN_IN_USE',
-        `cannot listen on ${url}: the address is already in use (another SIP server, or another trunkgate, is running there). Stop it or choose another address with --sip-listen.`,
-      );
+      return new ListenError('SIP_LISTEN_IN_USE', url, 'the address is already in use');
     case 'EADDRNOTAVAIL':
-      return new ListenError('SIP_LISTEN_UNAVAILABLE', `cannot listen on ${url}: that address is not on this machine.`);
+      return new ListenError('SIP_LISTEN_UNAVAILABLE', url, 'that address is not on this machine');
     case 'EACCES':
-      return new ListenError('SIP_LISTEN_DENIED', `cannot listen on ${url}: permission denied (ports below 1024 need privileges).`);
+      return new ListenError('SIP_LISTEN_DENIED', url, 'permission denied (ports below 1024 need privileges)');
     default:
-      return new ListenError('SIP_LISTEN_FAILED', `cannot listen on ${url}: ${err.message}`);
+      return new ListenError('SIP_LISTEN_FAILED', url, err.message);
   }
 }

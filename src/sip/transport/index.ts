@@ -1,4 +1,5 @@
 export * from './errors.js';
 export * from './listen-url.js';
+export * from './protocol.js';
+export * from './sip-transport.js';
 export * from './transport-layer.js';
-export * from './transport-stats.js';

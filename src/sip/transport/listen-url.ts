@@ -1,7 +1,8 @@
 /** `udp://127.0.0.1:5060`, `tcp://[::1]:5060` listen addresses. */
 import { isIP } from 'node:net';
+import { TRANSPORT_NAMES, type TransportName } from '../message/sip-message.js';
 
-export type TransportName = 'udp' | 'tcp';
+export { TRANSPORT_NAMES, type TransportName };
 
 export interface ListenSpec {
   transport: TransportName;
@@ -13,16 +14,25 @@ export interface ListenSpec {
 
 export type ListenUrlResult = { ok: true; spec: ListenSpec } | { ok: false; reason: string };
 
-const LISTEN_URL = /^(udp|tcp):\/\/(\[[^\]]+\]|[^:/[\]]+)(?::(\d{1,5}))?\/?$/i;
+const LISTEN_URL = /^([a-z]+):\/\/(\[[^\]]+\]|[^:/[\]]+)(?::(\d{1,5}))?\/?$/i;
+
+/** The port a listen URL without one gets: 5060 (RFC 3261 §19.1.2). */
+const DEFAULT_PORT: Readonly<Record<TransportName, number>> = { udp: 5060, tcp: 5060 };
+
+function isTransportName(name: string): name is TransportName {
+  return (TRANSPORT_NAMES as readonly string[]).includes(name);
+}
 
 export function parseListenUrl(url: string): ListenUrlResult {
+  const example = `like ${TRANSPORT_NAMES.map((t) => `${t}://127.0.0.1:${DEFAULT_PORT[t]}`).join(' or ')}`;
   const m = LISTEN_URL.exec(url.trim());
-  if (m === null) return { ok: false, reason: `"${url}" is not a listen URL like udp://127.0.0.1:5060 or tcp://[::1]:5060` };
-  const transport = (m[1] as string).toLowerCase() as TransportName;
+  if (m === null) return { ok: false, reason: `"${url}" is not a listen URL ${example}` };
+  const transport = (m[1] as string).toLowerCase();
+  if (!isTransportName(transport)) return { ok: false, reason: `"${url}" is not a listen URL: unknown transport "${transport}"; expected one ${example}` };
   let host = m[2] as string;
   if (host.startsWith('[')) host = host.slice(1, -1);
   if (isIP(host) === 0) return { ok: false, reason: `"${host}" in ${url} is not an IPv4 or IPv6 address` };
-  const port = m[3] === undefined ? 5060 : Number(m[3]);
+  const port = m[3] === undefined ? DEFAULT_PORT[transport] : Number(m[3]);
   if (port > 65535) return { ok: false, reason: `port ${port} in ${url} is above 65535` };
   return { ok: true, spec: { transport, host, port } };
 }

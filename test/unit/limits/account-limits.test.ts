@@ -1,35 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import {
-  type AccountTypeName,
-  DEFAULT_CPS,
-  TRUNKING_CONCURRENCY,
-  VOICE_CONCURRENCY,
-  accountTrunkingCap,
-} from '../../../src/limits/account-limits.js';
+import { ACCOUNT_TYPES, type AccountType, TRUNKING_CONCURRENCY, accountTrunkingCap } from '../../../src/limits/account-limits.js';
 
 describe('the account-type table (SPEC §3)', () => {
-  it.each<[AccountTypeName, number | null, number | null]>([
-    ['trial', 5, 4],
-    ['no-pcp', 2, 2],
-    ['individual-pcp', 3, 3],
-    ['business-pcp', null, null],
-  ])('%s: Programmable Voice %s, SIP trunking %s (null: unlimited)', (type, voice, trunking) => {
-    expect(VOICE_CONCURRENCY[type]).toBe(voice);
-    expect(TRUNKING_CONCURRENCY[type]).toBe(trunking);
-  });
-
-  it('covers exactly the four account types', () => {
-    expect(Object.keys(TRUNKING_CONCURRENCY).sort()).toEqual(['business-pcp', 'individual-pcp', 'no-pcp', 'trial']);
-    expect(Object.keys(VOICE_CONCURRENCY).sort()).toEqual(['business-pcp', 'individual-pcp', 'no-pcp', 'trial']);
-  });
-
-  it('every account type starts at 1 CPS', () => {
-    expect(DEFAULT_CPS).toBe(1);
+  it('gives SIP trunking caps for exactly the four account types the config takes', () => {
+    expect(Object.keys(TRUNKING_CONCURRENCY).sort()).toEqual([...ACCOUNT_TYPES].sort());
   });
 });
 
 describe('accountTrunkingCap', () => {
-  it.each<[AccountTypeName, number | null]>([
+  it.each<[AccountType, number | null]>([
     ['trial', 4],
     ['no-pcp', 2],
     ['individual-pcp', 3],
@@ -38,7 +17,7 @@ describe('accountTrunkingCap', () => {
     expect(accountTrunkingCap({ type, legacy: false, trunkingConcurrentCalls: undefined })).toBe(cap);
   });
 
-  it.each<AccountTypeName>(['trial', 'no-pcp', 'individual-pcp', 'business-pcp'])(
+  it.each<AccountType>(['trial', 'no-pcp', 'individual-pcp', 'business-pcp'])(
     'a legacy %s account has no cap unless configured',
     (type) => {
       expect(accountTrunkingCap({ type, legacy: true, trunkingConcurrentCalls: undefined })).toBeNull();
@@ -46,7 +25,7 @@ describe('accountTrunkingCap', () => {
     },
   );
 
-  it.each<[AccountTypeName, boolean, number | null]>([
+  it.each<[AccountType, boolean, number | null]>([
     ['trial', false, 10],
     ['no-pcp', false, 0],
     ['individual-pcp', true, 1],

@@ -1,21 +1,51 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
-import { type CallLease, ConcurrencyTracker, type LeaseScope, type ReleaseReason } from '../../../src/limits/concurrency.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { type CallLease, ConcurrencyTracker, LeaseScope, type ReleaseReason } from '../../../src/limits/concurrency.js';
 
-function acquired(tracker: ConcurrencyTracker, scopes: readonly LeaseScope[]): CallLease {
-  const r = tracker.tryAcquire(scopes);
-  if (!r.ok) throw new Error(`expected a lease, refused in ${r.scope.key} at ${r.active}`);
+/**
+ * Scopes are objects made once per trunk or account and shared by every
+ * call; here they are made on first use by key (`trunk:acme`), and a later
+ * use with another cap changes the cap, as a reload does.
+ */
+let scopes = new Map<string, LeaseScope>();
+beforeEach(() => {
+  scopes = new Map();
+});
+
+function scopeOf(key: string, cap: number | null): LeaseScope {
+  let s = scopes.get(key);
+  if (s === undefined) {
+    const [kind, name] = key.split(':') as ['trunk' | 'account', string];
+    s = new LeaseScope(kind, name, cap);
+    scopes.set(key, s);
+  }
+  s.cap = cap;
+  return s;
+}
+
+function keyOf(scope: LeaseScope): string {
+  return `${scope.kind}:${scope.name}`;
+}
+
+/** Leases held in the scope named `key` (0 when it was never used). */
+function count(key: string): number {
+  return scopes.get(key)?.active ?? 0;
+}
+
+function acquired(tracker: ConcurrencyTracker, leaseScopes: readonly LeaseScope[]): CallLease {
+  const r = tracker.tryAcquire(leaseScopes);
+  if (!r.ok) throw new Error(`expected a lease, refused in ${keyOf(r.scope)} at ${r.active}`);
   return r.lease;
 }
 
 describe('ConcurrencyTracker (SPEC §4.4)', () => {
-  const trunk = (cap: number | null): LeaseScope => ({ key: 'trunk:acme', cap });
-  const account = (cap: number | null): LeaseScope => ({ key: 'account:acme', cap });
+  const trunk = (cap: number | null): LeaseScope => scopeOf('trunk:acme', cap);
+  const account = (cap: number | null): LeaseScope => scopeOf('account:acme', cap);
 
   it('starts empty', () => {
     const t = new ConcurrencyTracker();
     expect([t.active, t.issued, t.released, t.doubleReleases]).toEqual([0, 0, 0, 0]);
-    expect(t.count('trunk:acme')).toBe(0);
+    expect(count('trunk:acme')).toBe(0);
   });
 
   it('a lease counts in every scope it was taken in', () => {
@@ -23,10 +53,10 @@ describe('ConcurrencyTracker (SPEC §4.4)', () => {
     const lease = acquired(t, [trunk(5), account(5)]);
     expect(t.active).toBe(1);
     expect(t.issued).toBe(1);
-    expect(t.count('trunk:acme')).toBe(1);
-    expect(t.count('account:acme')).toBe(1);
-    expect(t.count('trunk:other')).toBe(0);
-    expect(lease.scopes.map((s) => s.key)).toEqual(['trunk:acme', 'account:acme']);
+    expect(count('trunk:acme')).toBe(1);
+    expect(count('account:acme')).toBe(1);
+    expect(count('trunk:other')).toBe(0);
+    expect(lease.scopes.map(keyOf)).toEqual(['trunk:acme', 'account:acme']);
     expect(lease.released).toBe(false);
     expect(lease.releaseReason).toBeUndefined();
   });
@@ -41,18 +71,18 @@ describe('ConcurrencyTracker (SPEC §4.4)', () => {
 
   it('the account cap refuses the call over it, across trunks, naming the account scope', () => {
     const t = new ConcurrencyTracker();
-    acquired(t, [{ key: 'trunk:a', cap: null }, account(2)]);
-    acquired(t, [{ key: 'trunk:b', cap: null }, account(2)]);
-    const r = t.tryAcquire([{ key: 'trunk:c', cap: null }, account(2)]);
+    acquired(t, [scopeOf('trunk:a', null), account(2)]);
+    acquired(t, [scopeOf('trunk:b', null), account(2)]);
+    const r = t.tryAcquire([scopeOf('trunk:c', null), account(2)]);
     expect(r).toEqual({ ok: false, scope: account(2), active: 2 });
-    expect(t.count('trunk:c')).toBe(0);
+    expect(count('trunk:c')).toBe(0);
   });
 
   it('a null cap never refuses', () => {
     const t = new ConcurrencyTracker();
     for (let i = 0; i < 1000; i++) acquired(t, [trunk(null), account(null)]);
     expect(t.active).toBe(1000);
-    expect(t.count('trunk:acme')).toBe(1000);
+    expect(count('trunk:acme')).toBe(1000);
   });
 
   it('a cap of 0 refuses every call', () => {
@@ -71,11 +101,11 @@ describe('ConcurrencyTracker (SPEC §4.4)', () => {
 
   it('acquisition is all or nothing: a refusal in the last scope leaves the earlier ones unchanged', () => {
     const t = new ConcurrencyTracker();
-    acquired(t, [{ key: 'trunk:b', cap: null }, account(1)]);
-    const before = { trunk: t.count('trunk:acme'), account: t.count('account:acme'), active: t.active, issued: t.issued };
+    acquired(t, [scopeOf('trunk:b', null), account(1)]);
+    const before = { trunk: count('trunk:acme'), account: count('account:acme'), active: t.active, issued: t.issued };
     const r = t.tryAcquire([trunk(5), account(1)]);
     expect(r.ok).toBe(false);
-    expect({ trunk: t.count('trunk:acme'), account: t.count('account:acme'), active: t.active, issued: t.issued }).toEqual(before);
+    expect({ trunk: count('trunk:acme'), account: count('account:acme'), active: t.active, issued: t.issued }).toEqual(before);
     expect(before).toEqual({ trunk: 0, account: 1, active: 1, issued: 1 });
   });
 
@@ -86,14 +116,14 @@ describe('ConcurrencyTracker (SPEC §4.4)', () => {
     expect(a.release('bye-callee')).toBe(true);
     expect(a.released).toBe(true);
     expect(a.releaseReason).toBe('bye-callee');
-    expect([t.active, t.released, t.count('trunk:acme'), t.count('account:acme')]).toEqual([0, 1, 0, 0]);
+    expect([t.active, t.released, count('trunk:acme'), count('account:acme')]).toEqual([0, 1, 0, 0]);
     expect(t.tryAcquire([trunk(1), account(1)]).ok).toBe(true);
   });
 
   it('release() is idempotent: a double release changes no count, is counted and reported', () => {
     const t = new ConcurrencyTracker();
     const reported: Array<[CallLease, ReleaseReason]> = [];
-    t.onDoubleRelease = (lease, reason) => reported.push([lease, reason]);
+    t.events.on('doubleRelease', (lease, reason) => reported.push([lease, reason]));
     const a = acquired(t, [trunk(null), account(null)]);
     const b = acquired(t, [trunk(null), account(null)]);
     expect(a.release('canceled')).toBe(true);
@@ -105,13 +135,13 @@ describe('ConcurrencyTracker (SPEC §4.4)', () => {
       [a, 'bye-caller'],
       [a, 'shutdown'],
     ]);
-    expect([t.active, t.released, t.count('trunk:acme'), t.count('account:acme')]).toEqual([1, 1, 1, 1]);
+    expect([t.active, t.released, count('trunk:acme'), count('account:acme')]).toEqual([1, 1, 1, 1]);
     expect(b.released).toBe(false);
     expect(b.release('admin')).toBe(true);
-    expect([t.active, t.released, t.count('trunk:acme'), t.count('account:acme'), t.doubleReleases]).toEqual([0, 2, 0, 0, 2]);
+    expect([t.active, t.released, count('trunk:acme'), count('account:acme'), t.doubleReleases]).toEqual([0, 2, 0, 0, 2]);
   });
 
-  it('a double release without an onDoubleRelease handler is still counted', () => {
+  it('a double release with no one listening is still counted', () => {
     const t = new ConcurrencyTracker();
     const a = acquired(t, [trunk(1)]);
     a.release('no-ack');
@@ -126,7 +156,7 @@ describe('ConcurrencyTracker (SPEC §4.4)', () => {
     a.release('bye-caller');
     acquired(t, [trunk(1)]);
     a.release('bye-caller');
-    expect(t.count('trunk:acme')).toBe(1);
+    expect(count('trunk:acme')).toBe(1);
     expect(t.tryAcquire([trunk(1)]).ok).toBe(false);
   });
 });
@@ -163,10 +193,11 @@ describe('ConcurrencyTracker properties', () => {
         fc.array(capArb, { minLength: KEYS.length, maxLength: KEYS.length }),
         fc.array(opArb, { maxLength: 200 }),
         (caps, ops) => {
+          scopes = new Map();
           const tracker = new ConcurrencyTracker();
           let reported = 0;
-          tracker.onDoubleRelease = () => reported++;
-          const scope = (i: number): LeaseScope => ({ key: KEYS[i] as string, cap: caps[i] ?? null });
+          tracker.events.on('doubleRelease', () => reported++);
+          const scope = (i: number): LeaseScope => scopeOf(KEYS[i] as string, caps[i] ?? null);
           const leases: CallLease[] = [];
           const model = new Map<string, number>();
           let live = 0;
@@ -177,7 +208,7 @@ describe('ConcurrencyTracker properties', () => {
             expect(tracker.active).toBe(live);
             expect(tracker.active).toBeGreaterThanOrEqual(0);
             for (let i = 0; i < KEYS.length; i++) {
-              const n = tracker.count(KEYS[i] as string);
+              const n = count(KEYS[i] as string);
               expect(n).toBeGreaterThanOrEqual(0);
               expect(n).toBe(model.get(KEYS[i] as string) ?? 0);
               const cap = caps[i];
@@ -190,17 +221,17 @@ describe('ConcurrencyTracker properties', () => {
           for (const op of ops) {
             if (op.kind === 'acquire') {
               const scopes = op.keys.map(scope);
-              const fits = scopes.every((s) => s.cap === null || (model.get(s.key) ?? 0) < s.cap);
+              const fits = scopes.every((s) => s.cap === null || (model.get(keyOf(s)) ?? 0) < s.cap);
               const r = tracker.tryAcquire(scopes);
               expect(r.ok).toBe(fits);
               if (r.ok) {
                 leases.push(r.lease);
-                for (const s of scopes) model.set(s.key, (model.get(s.key) ?? 0) + 1);
+                for (const s of scopes) model.set(keyOf(s), (model.get(keyOf(s)) ?? 0) + 1);
                 live++;
                 granted++;
               } else {
                 expect(r.scope.cap).not.toBeNull();
-                expect(r.active).toBe(model.get(r.scope.key) ?? 0);
+                expect(r.active).toBe(model.get(keyOf(r.scope)) ?? 0);
                 expect(r.active).toBeGreaterThanOrEqual(r.scope.cap as number);
               }
             } else if (leases.length > 0) {
@@ -208,7 +239,7 @@ describe('ConcurrencyTracker properties', () => {
               const first = !lease.released;
               expect(lease.release(op.reason)).toBe(first);
               if (first) {
-                for (const s of lease.scopes) model.set(s.key, (model.get(s.key) ?? 0) - 1);
+                for (const s of lease.scopes) model.set(keyOf(s), (model.get(keyOf(s)) ?? 0) - 1);
                 live--;
               } else {
                 extraReleases++;
@@ -221,13 +252,13 @@ describe('ConcurrencyTracker properties', () => {
           for (const lease of leases) {
             if (!lease.released) {
               expect(lease.release('shutdown')).toBe(true);
-              for (const s of lease.scopes) model.set(s.key, (model.get(s.key) ?? 0) - 1);
+              for (const s of lease.scopes) model.set(keyOf(s), (model.get(keyOf(s)) ?? 0) - 1);
               live--;
             }
           }
           check();
           expect(tracker.active).toBe(0);
-          for (const key of KEYS) expect(tracker.count(key)).toBe(0);
+          for (const key of KEYS) expect(count(key)).toBe(0);
           expect(tracker.issued).toBe(granted);
           expect(tracker.released).toBe(granted);
         },
@@ -242,19 +273,20 @@ describe('ConcurrencyTracker properties', () => {
         fc.array(fc.record({ key: fc.constantFrom(...KEYS), extra: fc.nat({ max: 3 }) }), { maxLength: 50 }),
         fc.array(capArb, { minLength: KEYS.length, maxLength: KEYS.length }),
         (calls, caps) => {
+          scopes = new Map();
           const tracker = new ConcurrencyTracker();
           let reported = 0;
-          tracker.onDoubleRelease = () => reported++;
+          tracker.events.on('doubleRelease', () => reported++);
           const held: Array<{ lease: CallLease; extra: number }> = [];
           for (const c of calls) {
             const r = tracker.tryAcquire([
-              { key: c.key, cap: caps[KEYS.indexOf(c.key)] ?? null },
-              { key: 'account:all', cap: null },
+              scopeOf(c.key, caps[KEYS.indexOf(c.key)] ?? null),
+              scopeOf('account:all', null),
             ]);
             if (r.ok) held.push({ lease: r.lease, extra: c.extra });
           }
           expect(tracker.active).toBe(held.length);
-          expect(tracker.count('account:all')).toBe(held.length);
+          expect(count('account:all')).toBe(held.length);
           let expectedExtra = 0;
           for (const { lease, extra } of held) {
             expect(lease.release('bye-caller')).toBe(true);
@@ -263,8 +295,8 @@ describe('ConcurrencyTracker properties', () => {
             expect(tracker.active).toBeGreaterThanOrEqual(0);
           }
           expect(tracker.active).toBe(0);
-          expect(tracker.count('account:all')).toBe(0);
-          for (const key of KEYS) expect(tracker.count(key)).toBe(0);
+          expect(count('account:all')).toBe(0);
+          for (const key of KEYS) expect(count(key)).toBe(0);
           expect(tracker.doubleReleases).toBe(expectedExtra);
           expect(reported).toBe(expectedExtra);
           expect(tracker.released).toBe(held.length);

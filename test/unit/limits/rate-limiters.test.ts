@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../src/limits/clock.js';
-import { CpsRegistry } from '../../../src/limits/cps-registry.js';
+import { CpsScope, type CpsSettings } from '../../../src/limits/cps-scope.js';
 import {
   type CpsAlgorithm,
   FixedWindow,
@@ -521,15 +521,19 @@ describe('known limits of the accuracy contract (reported to the lead; pinned so
   });
 });
 
-describe('CpsRegistry', () => {
+describe('CpsScope', () => {
+  const settings = (algorithm: CpsAlgorithm, cps: number, burst: number | null = null): CpsSettings => ({ algorithm, cps, burst });
+
   it('keeps a limiter and its state while the settings stay the same', () => {
-    const registry = new CpsRegistry(new ManualClock(T0));
-    const a = registry.limiter('trunk:acme:us1', 'token-bucket', 1, null);
-    expect(a.tryTake(registry.clock.now())).toBe(true);
-    const again = registry.limiter('trunk:acme:us1', 'token-bucket', 1, null);
+    const scope = new CpsScope('trunk', 'acme', 'us1');
+    expect(scope.peek()).toBeUndefined();
+    const a = scope.limiter(settings('token-bucket', 1));
+    expect(a.tryTake(T0)).toBe(true);
+    const again = scope.limiter(settings('token-bucket', 1));
     expect(again).toBe(a);
-    expect(again.tryTake(registry.clock.now())).toBe(false);
-    expect(registry.peek('trunk:acme:us1')).toBe(a);
+    expect(again.tryTake(T0)).toBe(false);
+    expect(scope.peek()).toBe(a);
+    expect(scope.peek(settings('token-bucket', 1))).toBe(a);
   });
 
   it.each<[string, CpsAlgorithm, number, number | null]>([
@@ -537,55 +541,49 @@ describe('CpsRegistry', () => {
     ['a new algorithm', 'sliding-window', 1, null],
     ['a new burst', 'token-bucket', 1, 3],
   ])('%s gives a fresh limiter with full capacity', (_name, algorithm, cps, burst) => {
-    const registry = new CpsRegistry(new ManualClock(T0));
-    const old = registry.limiter('trunk:acme:us1', 'token-bucket', 1, null);
+    const scope = new CpsScope('trunk', 'acme', 'us1');
+    const old = scope.limiter(settings('token-bucket', 1));
     old.tryTake(T0);
-    const fresh = registry.limiter('trunk:acme:us1', algorithm, cps, burst);
+    // peek with the new settings: the old limiter no longer describes the limit
+    expect(scope.peek(settings(algorithm, cps, burst))).toBeUndefined();
+    const fresh = scope.limiter(settings(algorithm, cps, burst));
     expect(fresh).not.toBe(old);
     expect([fresh.algorithm, fresh.cps]).toEqual([algorithm, cps]);
     expect(fresh.tryTake(T0)).toBe(true);
-    expect(registry.peek('trunk:acme:us1')).toBe(fresh);
+    expect(scope.peek()).toBe(fresh);
     // Going back to the old settings is a change too: another fresh limiter.
-    const back = registry.limiter('trunk:acme:us1', 'token-bucket', 1, null);
+    const back = scope.limiter(settings('token-bucket', 1));
     expect(back).not.toBe(old);
     expect(back.tryTake(T0)).toBe(true);
   });
 
-  it('keys are independent scopes', () => {
-    const registry = new CpsRegistry(new ManualClock(T0));
-    const trunk = registry.limiter('trunk:acme:us1', 'token-bucket', 1, null);
-    const other = registry.limiter('trunk:acme:ie1', 'token-bucket', 1, null);
+  it('scopes are independent', () => {
+    const us1 = new CpsScope('trunk', 'acme', 'us1');
+    const ie1 = new CpsScope('trunk', 'acme', 'ie1');
+    const trunk = us1.limiter(settings('token-bucket', 1));
+    const other = ie1.limiter(settings('token-bucket', 1));
     expect(trunk).not.toBe(other);
     trunk.tryTake(T0);
     expect(other.available(T0)).toBe(1);
-    expect(registry.peek('account:acme:us1')).toBeUndefined();
   });
 
-  it('retain forgets the scopes that no longer exist, and keeps the others with their state', () => {
-    const registry = new CpsRegistry(new ManualClock(T0));
-    const keep = registry.limiter('trunk:acme:us1', 'token-bucket', 1, null);
-    const drop = registry.limiter('trunk:gone:us1', 'token-bucket', 1, null);
-    keep.tryTake(T0);
-    drop.tryTake(T0);
-    registry.retain((key) => key.startsWith('trunk:acme:'));
-    expect(registry.peek('trunk:acme:us1')).toBe(keep);
-    expect(registry.peek('trunk:gone:us1')).toBeUndefined();
-    const recreated = registry.limiter('trunk:gone:us1', 'token-bucket', 1, null);
-    expect(recreated).not.toBe(drop);
-    expect(recreated.tryTake(T0)).toBe(true);
+  it('the settings it keeps are a copy: changing the caller\'s object later is a change of settings', () => {
+    const scope = new CpsScope('account', 'acme', 'us1');
+    const s = settings('token-bucket', 1);
+    const first = scope.limiter(s);
+    s.cps = 5;
+    expect(scope.peek(s)).toBeUndefined();
+    expect(scope.limiter(s)).not.toBe(first);
   });
 
-  it('reads time from its clock (a ManualClock moved by hand)', () => {
+  it('a limiter reads time from the caller (a ManualClock moved by hand)', () => {
     const clock = new ManualClock(T0);
-    const registry = new CpsRegistry(clock);
-    const b = registry.limiter('k', 'token-bucket', 1, null);
-    expect(b.tryTake(registry.clock.now())).toBe(true);
+    const b = new CpsScope('trunk', 'acme', 'us1').limiter(settings('token-bucket', 1));
+    expect(b.tryTake(clock.now())).toBe(true);
     clock.advance(999);
-    expect(b.tryTake(registry.clock.now())).toBe(false);
+    expect(b.tryTake(clock.now())).toBe(false);
     clock.advance(1);
-    expect(registry.clock.now()).toBe(T0 + 1000);
-    expect(b.tryTake(registry.clock.now())).toBe(true);
-    clock.set(T0 + 5000);
-    expect(registry.clock.now()).toBe(T0 + 5000);
+    expect(clock.now()).toBe(T0 + 1000);
+    expect(b.tryTake(clock.now())).toBe(true);
   });
 });

@@ -4,17 +4,10 @@
  * generated doc and a real scrape.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { register as globalRegistry } from 'prom-client';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DISPOSITIONS } from '../../../src/b2bua/call.js';
-import { type Gateway, VERSION } from '../../../src/gateway.js';
 import { METRICS, METRIC_LIST, type MetricType, renderMetricsDoc } from '../../../src/metrics/definitions.js';
 import { ATTEMPT_OUTCOMES } from '../../../src/termination/admission.js';
-import { sipTarget, startTestGateway } from '../../support/gateway.js';
-import { adminClient, parseSamples, sampleValue } from '../../support/http.js';
-import { pbxScenario } from '../../support/scenarios.js';
-import { runSipp } from '../../support/sipp.js';
-import { waitFor } from '../../support/wait-for.js';
 
 /** SPEC §7.4, as written there. */
 const SPEC_METRICS: Array<[string, MetricType, string[]]> = [
@@ -115,78 +108,5 @@ describe('docs/metrics.md', () => {
   it('has a row for every metric, with its type', () => {
     const doc = renderMetricsDoc();
     for (const m of METRIC_LIST) expect(doc).toContain(`| \`${m.name}\` | ${m.type} |`);
-  });
-});
-
-describe('/metrics of a running gateway', () => {
-  const gateways: Gateway[] = [];
-  afterEach(async () => {
-    for (const g of gateways.splice(0)) await g.stop();
-  });
-
-  async function start(): Promise<Gateway> {
-    const g = await startTestGateway();
-    gateways.push(g);
-    return g;
-  }
-
-  it('serves every metric of the table with HELP and TYPE, prom-client defaults and trunkgate_build_info', async () => {
-    const g = await start();
-    const res = await fetch(`http://127.0.0.1:${g.httpAddress?.port}/metrics`);
-    expect(res.status).toBe(200);
-    expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
-    const text = await res.text();
-    for (const m of METRIC_LIST) {
-      expect(text, m.name).toContain(`\n# HELP ${m.name} ${m.help}\n`);
-      expect(text, m.name).toContain(`\n# TYPE ${m.name} ${m.type}\n`);
-    }
-    expect(text).toMatch(/^# HELP process_cpu_user_seconds_total /m);
-    expect(sampleValue(text, 'process_cpu_user_seconds_total')).toBeGreaterThan(0);
-    expect(sampleValue(text, 'trunkgate_build_info', { version: VERSION, node_version: process.version })).toBe(1);
-    expect(VERSION).toMatch(/^\d+\.\d+\.\d+/);
-    // point-in-time gauges for the configured trunk
-    expect(sampleValue(text, 'trunkgate_active_calls', { trunk: 'demo' })).toBe(0);
-    expect(sampleValue(text, 'trunkgate_cps_limit', { trunk: 'demo', region: 'us1' })).toBe(100_000);
-    expect(sampleValue(text, 'trunkgate_config_reloads_total', { result: 'success' })).toBe(0);
-    expect(sampleValue(text, 'trunkgate_lease_double_release_total')).toBe(0);
-    // never the process-global registry
-    expect(globalRegistry.getSingleMetric('trunkgate_build_info')).toBeUndefined();
-  });
-
-  it('two gateways in one process have independent registries: a call on one leaves the other unchanged', async () => {
-    const a = await start();
-    const b = await start();
-    expect(a.registry).not.toBe(b.registry);
-    const r = await runSipp({
-      scenario: pbxScenario({ number: '+14155550123', final: 200, then: { kind: 'bye', afterMs: 0 } }),
-      target: sipTarget(a),
-      calls: 1,
-      timeoutSeconds: 20,
-    });
-    expect(r.failed, r.errorLog).toBe(0);
-    expect(r.successful).toBe(1);
-    await waitFor(() => a.b2bua.activeCalls === 0 && a.tracker.active === 0, { what: 'the call to end' });
-
-    const [ta, tb] = await Promise.all([adminClient(a).metrics(), adminClient(b).metrics()]);
-    const admitted = { trunk: 'demo', region: 'us1', outcome: 'admitted' };
-    expect(sampleValue(ta, 'trunkgate_call_attempts_total', admitted)).toBe(1);
-    expect(sampleValue(tb, 'trunkgate_call_attempts_total', admitted)).toBeUndefined();
-    expect(sampleValue(ta, 'trunkgate_calls_ended_total', { trunk: 'demo', disposition: 'answered' })).toBe(1);
-    expect(sampleValue(tb, 'trunkgate_calls_ended_total', { trunk: 'demo', disposition: 'answered' })).toBeUndefined();
-    expect(sampleValue(ta, 'trunkgate_admission_seconds_count')).toBe(1);
-    expect(sampleValue(tb, 'trunkgate_admission_seconds_count')).toBe(0);
-    expect(sampleValue(ta, 'trunkgate_sip_messages_total', { direction: 'in', transport: 'udp', kind: 'INVITE' })).toBe(1);
-    expect(sampleValue(tb, 'trunkgate_sip_messages_total', { direction: 'in', transport: 'udp', kind: 'INVITE' })).toBeUndefined();
-
-    // every sample carries exactly the labels of its table entry (histograms add `le` to buckets)
-    for (const s of parseSamples(ta)) {
-      if (!s.name.startsWith('trunkgate_')) continue;
-      const def = METRIC_LIST.find(
-        (m) => s.name === m.name || (m.type === 'histogram' && /^(.*)_(bucket|sum|count)$/.exec(s.name)?.[1] === m.name),
-      );
-      expect(def, `sample ${s.name} has no table entry`).toBeDefined();
-      const expected = [...(def?.labels ?? []), ...(s.name.endsWith('_bucket') ? ['le'] : [])].sort();
-      expect(Object.keys(s.labels).sort(), s.name).toEqual(expected);
-    }
   });
 });

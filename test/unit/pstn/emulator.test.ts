@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DEFAULT_CONFIG_PATH, loadConfigFile, validateConfig } from '../../../src/config/load.js';
 import type { PstnConfig } from '../../../src/config/schema.js';
 import { type PstnCall, type PstnCallEvents, PROVIDER_TEST_NUMBERS, PstnEmulator } from '../../../src/pstn/emulator.js';
-import { numberMatches } from '../../../src/config/schema.js';
+import { numberMatches } from '../../../src/numbers/number-patterns.js';
 
 const MEDIA = { address: '127.0.0.1', port: 40000 };
 
@@ -123,9 +123,26 @@ describe('PstnEmulator.resolve (SPEC §6 rules)', () => {
     expect(e.resolve('+30001')).toMatchObject({ answerAfterMs: 1000, ringTimeoutMs: 60_000, hangupAfterMs: 30 });
   });
 
-  it.each(PROVIDER_TEST_NUMBERS)("the provider's test number %s answers", (number) => {
-    const e = new PstnEmulator(pstn({ rules: [{ number: '+1555*', behaviour: 'busy' }] }), MEDIA);
+  it.each(PROVIDER_TEST_NUMBERS)("the provider's test number %s answers, even under a catch-all or prefix rule", (number) => {
+    const e = new PstnEmulator(
+      pstn({
+        rules: [
+          { number: number.slice(0, 5) + '*', behaviour: 'busy' },
+          { number: '*', behaviour: 'reject', status: 503 },
+        ],
+      }),
+      MEDIA,
+    );
     expect(e.resolve(number)).toMatchObject({ behaviour: 'answer', matched: number });
+    // the same rules do apply to other numbers
+    expect(e.resolve(number.slice(0, 5) + '0000000')).toMatchObject({ behaviour: 'busy' });
+    expect(e.resolve('+4930123456')).toMatchObject({ behaviour: 'reject', status: 503 });
+  });
+
+  it("a rule naming a provider's test number exactly changes it", () => {
+    const e = new PstnEmulator(pstn({ rules: [{ number: '+16504894546', behaviour: 'busy' }] }), MEDIA);
+    expect(e.resolve('+16504894546')).toMatchObject({ behaviour: 'busy', matched: '+16504894546' });
+    expect(e.resolve('+14154758378')).toMatchObject({ behaviour: 'answer' });
   });
 
   it("the provider's test numbers are exactly the four of SPEC §6", () => {
@@ -180,7 +197,7 @@ describe('PstnCall behaviours (fake timers)', () => {
   describe('answer', () => {
     it('180 at once, 200 after answerAfterMs, then stays up until the caller ends it', async () => {
       const { e, call, r } = start('+14155550100');
-      expect(e.active).toBe(1);
+      expect(call.ended).toBe(false);
       expect(r.events).toEqual([]); // nothing before the caller has finished setting up
       await vi.advanceTimersByTimeAsync(0);
       expect(r.events).toEqual([{ at: 0, kind: 'progress', status: 180, sdp: undefined }]);
@@ -190,12 +207,12 @@ describe('PstnCall behaviours (fake timers)', () => {
       expect(r.kinds()).toEqual(['progress 180', 'answer']);
       expect(r.events[1]?.at).toBe(1000);
       expect(call.ended).toBe(false);
-      expect(e.active).toBe(1);
+      expect(call.ended).toBe(false);
       await vi.advanceTimersByTimeAsync(24 * 3_600_000);
       expect(r.kinds()).toEqual(['progress 180', 'answer']);
       call.end();
       expect(call.ended).toBe(true);
-      expect(e.active).toBe(0);
+      expect(call.ended).toBe(true);
       expect(e.stats).toEqual({ calls: 1, answered: 1, rejected: 0, hungUp: 0 });
     });
 
@@ -251,7 +268,7 @@ describe('PstnCall behaviours (fake timers)', () => {
     });
 
     it('earlyMedia: 183 with the SDP answer, then 200 with the same SDP', async () => {
-      const { r, call, e } = start('+14155550100', offer('8 0'), { earlyMedia: true });
+      const { r, call } = start('+14155550100', offer('8 0'), { earlyMedia: true });
       await vi.advanceTimersByTimeAsync(0);
       expect(r.kinds()).toEqual(['progress 183']);
       const early = r.events[0];
@@ -261,36 +278,36 @@ describe('PstnCall behaviours (fake timers)', () => {
       const answer = r.events[1];
       expect(answer?.kind === 'answer' && early?.kind === 'progress' && answer.sdp === early.sdp).toBe(true);
       call.end();
-      expect(e.active).toBe(0);
+      expect(call.ended).toBe(true);
     });
 
     it('an offer without PCMU or PCMA: 488 Not Acceptable Here, no ringing', async () => {
-      const { r, e } = start('+14155550100', offer('18 9'));
+      const { r, call } = start('+14155550100', offer('18 9'));
       await vi.advanceTimersByTimeAsync(0);
       expect(r.events).toEqual([{ at: 0, kind: 'reject', status: 488, reason: 'Not Acceptable Here' }]);
-      expect(e.active).toBe(0);
+      expect(call.ended).toBe(true);
       await vi.advanceTimersByTimeAsync(5000);
       expect(r.events).toHaveLength(1);
     });
 
     it('garbage SDP: 400 Bad Request', async () => {
-      const { r, e } = start('+14155550100', 'garbage');
+      const { r, call, e } = start('+14155550100', 'garbage');
       await vi.advanceTimersByTimeAsync(0);
       expect(r.events).toEqual([{ at: 0, kind: 'reject', status: 400, reason: 'Bad Request' }]);
-      expect(e.active).toBe(0);
+      expect(call.ended).toBe(true);
       expect(e.stats.rejected).toBe(1);
     });
   });
 
   describe('busy', () => {
     it('486 Busy Here at once, no ringing', async () => {
-      const { r, e, call } = start('+14865550100');
+      const { r, call } = start('+14865550100');
       await vi.advanceTimersByTimeAsync(0);
       expect(r.events).toEqual([{ at: 0, kind: 'reject', status: 486, reason: 'Busy Here' }]);
       expect(call.ended).toBe(true);
-      expect(e.active).toBe(0);
+      expect(call.ended).toBe(true);
       call.end();
-      expect(e.active).toBe(0);
+      expect(call.ended).toBe(true);
     });
 
     it('even with an unusable offer (the network is busy before media is looked at)', async () => {
@@ -302,13 +319,13 @@ describe('PstnCall behaviours (fake timers)', () => {
 
   describe('no-answer', () => {
     it('180, then 480 Temporarily Unavailable after ringTimeoutMs', async () => {
-      const { r, e } = start('+14805550100', offer('0'), { ringTimeoutMs: 7000 });
+      const { r, call } = start('+14805550100', offer('0'), { ringTimeoutMs: 7000 });
       await vi.advanceTimersByTimeAsync(6999);
       expect(r.kinds()).toEqual(['progress 180']);
-      expect(e.active).toBe(1);
+      expect(call.ended).toBe(false);
       await vi.advanceTimersByTimeAsync(1);
       expect(r.events[1]).toEqual({ at: 7000, kind: 'reject', status: 480, reason: 'Temporarily Unavailable' });
-      expect(e.active).toBe(0);
+      expect(call.ended).toBe(true);
     });
 
     it('the default ringTimeoutMs is 60 s', async () => {
@@ -323,7 +340,7 @@ describe('PstnCall behaviours (fake timers)', () => {
       const { r, e, call } = start('+14805550100');
       await vi.advanceTimersByTimeAsync(3000);
       call.end();
-      expect(e.active).toBe(0);
+      expect(call.ended).toBe(true);
       await vi.advanceTimersByTimeAsync(120_000);
       expect(r.kinds()).toEqual(['progress 180']);
       expect(e.stats.rejected).toBe(0);
@@ -336,20 +353,20 @@ describe('PstnCall behaviours (fake timers)', () => {
       ['+14045550100', 404, 'Not Found'],
       ['+16005550100', 600, 'Busy Everywhere'],
     ])('%s: %i %s at once', async (called, status, reason) => {
-      const { r, e } = start(called);
+      const { r, call } = start(called);
       await vi.advanceTimersByTimeAsync(0);
       expect(r.events).toEqual([{ at: 0, kind: 'reject', status, reason }]);
-      expect(e.active).toBe(0);
+      expect(call.ended).toBe(true);
     });
 
     it('a reject rule without a status (validation forbids it) gives 503', async () => {
       const config = pstn();
       const e = new PstnEmulator({ ...config, rules: [{ number: '*', behaviour: 'reject' }] }, MEDIA);
       const r = recorder();
-      e.startCall('+14155550100', undefined, r.handlers);
+      const call = e.startCall('+14155550100', undefined, r.handlers);
       await vi.advanceTimersByTimeAsync(0);
       expect(r.kinds()).toEqual(['reject 503']);
-      expect(e.active).toBe(0);
+      expect(call.ended).toBe(true);
     });
   });
 
@@ -360,15 +377,15 @@ describe('PstnCall behaviours (fake timers)', () => {
       expect(r.kinds()).toEqual(['progress 180', 'answer']);
       await vi.advanceTimersByTimeAsync(2999);
       expect(r.kinds()).toEqual(['progress 180', 'answer']);
-      expect(e.active).toBe(1);
+      expect(call.ended).toBe(false);
       await vi.advanceTimersByTimeAsync(1);
       expect(r.kinds()).toEqual(['progress 180', 'answer', 'hangup']);
       expect(r.events[2]?.at).toBe(4000);
       expect(call.ended).toBe(true);
-      expect(e.active).toBe(0);
+      expect(call.ended).toBe(true);
       expect(e.stats).toEqual({ calls: 1, answered: 1, rejected: 0, hungUp: 1 });
       call.end(); // the B2BUA ends its side too: nothing changes
-      expect(e.active).toBe(0);
+      expect(call.ended).toBe(true);
     });
 
     it('takes hangupAfterMs from the pstn section when the rule has none', async () => {
@@ -383,7 +400,7 @@ describe('PstnCall behaviours (fake timers)', () => {
       const { r, e, call } = start('+17775550100');
       await vi.advanceTimersByTimeAsync(2000);
       call.end();
-      expect(e.active).toBe(0);
+      expect(call.ended).toBe(true);
       await vi.advanceTimersByTimeAsync(10_000);
       expect(r.kinds()).toEqual(['progress 180', 'answer']);
       expect(e.stats.hungUp).toBe(0);
@@ -392,27 +409,27 @@ describe('PstnCall behaviours (fake timers)', () => {
 
   describe('pstn.hangupAfterMs', () => {
     it('is null by default: answered calls stay up', async () => {
-      const { r, e } = start('+14155550100');
+      const { r, call } = start('+14155550100');
       await vi.advanceTimersByTimeAsync(48 * 3_600_000);
       expect(r.kinds()).toEqual(['progress 180', 'answer']);
-      expect(e.active).toBe(1);
+      expect(call.ended).toBe(false);
     });
 
     it('when set, answered calls of every rule hang up after it', async () => {
-      const { r, e } = start('+14155550100', offer('0'), { hangupAfterMs: 20_000 });
+      const { r, call } = start('+14155550100', offer('0'), { hangupAfterMs: 20_000 });
       await vi.advanceTimersByTimeAsync(1000 + 19_999);
       expect(r.kinds()).toEqual(['progress 180', 'answer']);
       await vi.advanceTimersByTimeAsync(1);
       expect(r.kinds()).toEqual(['progress 180', 'answer', 'hangup']);
-      expect(e.active).toBe(0);
+      expect(call.ended).toBe(true);
     });
   });
 
   describe('active returns to 0 on every path', () => {
     it('end() before the call has begun: no events at all', async () => {
-      const { r, e, call } = start('+14155550100');
+      const { r, call } = start('+14155550100');
       call.end();
-      expect(e.active).toBe(0);
+      expect(call.ended).toBe(true);
       await vi.advanceTimersByTimeAsync(5000);
       expect(r.events).toEqual([]);
     });
@@ -421,7 +438,7 @@ describe('PstnCall behaviours (fake timers)', () => {
       const { r, e, call } = start('+14155550100');
       await vi.advanceTimersByTimeAsync(500);
       call.end();
-      expect(e.active).toBe(0);
+      expect(call.ended).toBe(true);
       await vi.advanceTimersByTimeAsync(5000);
       expect(r.kinds()).toEqual(['progress 180']);
       expect(e.stats.answered).toBe(0);
@@ -440,22 +457,23 @@ describe('PstnCall behaviours (fake timers)', () => {
       });
       await vi.advanceTimersByTimeAsync(5000);
       expect(r.kinds()).toEqual(['progress 180']);
-      expect(e.active).toBe(0);
+      expect(call.ended).toBe(true);
     });
 
-    it('end() called many times never drives active below 0', async () => {
-      const { e, call } = start('+14155550100');
+    it('end() called many times ends the call once, and leaves other calls alone', async () => {
+      const { call } = start('+14155550100');
       const other = start('+14155550101');
       await vi.advanceTimersByTimeAsync(1000);
       call.end();
       call.end();
       call.end();
-      expect(e.active).toBe(0);
+      expect(call.ended).toBe(true);
+      expect(other.call.ended).toBe(false);
       other.call.end();
-      expect(other.e.active).toBe(0);
+      expect(other.call.ended).toBe(true);
     });
 
-    it('many calls with mixed behaviours all end, and active is 0', async () => {
+    it('many calls with mixed behaviours all end', async () => {
       const e = new PstnEmulator(pstn({ rules: RULES, hangupAfterMs: 10_000 }), MEDIA);
       const calls: PstnCall[] = [];
       const numbers = [
@@ -469,14 +487,14 @@ describe('PstnCall behaviours (fake timers)', () => {
         '+14155550101',
       ];
       for (const n of numbers) calls.push(e.startCall(n, offer('0'), recorder().handlers));
-      expect(e.active).toBe(numbers.length);
+      expect(calls.filter((c) => !c.ended)).toHaveLength(numbers.length);
       await vi.advanceTimersByTimeAsync(0);
-      expect(e.active).toBe(numbers.length - 2); // busy and reject end at once
+      expect(calls.filter((c) => !c.ended)).toHaveLength(numbers.length - 2); // busy and reject end at once
       await vi.advanceTimersByTimeAsync(11_000);
       // still up: the no-answer call (60 s)
       expect(calls.filter((c) => !c.ended)).toHaveLength(1);
       await vi.advanceTimersByTimeAsync(60_000);
-      expect(e.active).toBe(0);
+      expect(calls.filter((c) => !c.ended)).toHaveLength(0);
       expect(e.stats.calls).toBe(numbers.length);
       expect(vi.getTimerCount()).toBe(0);
     });

@@ -4,15 +4,14 @@
  */
 import { describe, expect, it } from 'vitest';
 import { validateConfig } from '../../../src/config/load.js';
-import { type Region, numberMatches } from '../../../src/config/schema.js';
+import type { Region } from '../../../src/config/schema.js';
 import { ManualClock } from '../../../src/limits/clock.js';
 import { ConcurrencyTracker, type CallLease } from '../../../src/limits/concurrency.js';
-import { CpsRegistry } from '../../../src/limits/cps-registry.js';
+import { E164, numberMatches } from '../../../src/numbers/number-patterns.js';
 import { type SipRequest, parseMessage } from '../../../src/sip/message/index.js';
 import {
   type AdmissionContext,
   type AdmissionDecision,
-  E164,
   ORDERED_CHECKS,
   admit,
   callerId,
@@ -81,7 +80,6 @@ const secondTrunk = (r: RawConfig, extra: Record<string, unknown> = {}): void =>
 interface Env {
   directory: Directory;
   tracker: ConcurrencyTracker;
-  cps: CpsRegistry;
   clock: ManualClock;
   digest: DigestAuth;
   ctx: AdmissionContext;
@@ -90,8 +88,10 @@ interface Env {
   admitted(req: SipRequest): CallLease;
   /** A Proxy-Authorization answering a fresh challenge for `ruri`. */
   authorization(ruri?: string, over?: { password?: string; username?: string; nc?: number; nonce?: string }): string;
-  /** Live tokens/room of a limiter, or undefined when no call has used it. */
+  /** Live tokens/room of the limiter of `trunk:NAME:REGION` or `account:NAME:REGION`, or undefined when no call has used it. */
   available(key: string): number | undefined;
+  /** Leases held in `trunk:NAME` or `account:NAME`. */
+  count(key: string): number;
 }
 
 function env(configure?: (r: RawConfig) => void): Env {
@@ -102,12 +102,11 @@ function env(configure?: (r: RawConfig) => void): Env {
   const directory = new Directory(result.config);
   const clock = new ManualClock(T0);
   const tracker = new ConcurrencyTracker();
-  const cps = new CpsRegistry(clock);
   const digest = new DigestAuth({ now: () => clock.now() });
   const ctx: AdmissionContext = {
     directory,
     tracker,
-    cps,
+    clock,
     digest,
     cpsFor: (t, region: Region) => t.config.cps[region] ?? t.config.cps.default,
   };
@@ -118,7 +117,6 @@ function env(configure?: (r: RawConfig) => void): Env {
   return {
     directory,
     tracker,
-    cps,
     clock,
     digest,
     ctx,
@@ -126,7 +124,7 @@ function env(configure?: (r: RawConfig) => void): Env {
     admitted(req) {
       const d = decide(req);
       if (d.kind !== 'admit') throw new Error(`expected admission, got ${JSON.stringify(summary(d))}`);
-      return d.info.lease;
+      return d.lease;
     },
     authorization(ruri = `sip:${CALLED}@${HOST}`, over = {}) {
       const { nonce, opaque } = challengeParams(digest.challenge());
@@ -142,7 +140,15 @@ function env(configure?: (r: RawConfig) => void): Env {
         nc: over.nc ?? 1,
       });
     },
-    available: (key) => cps.peek(key)?.available(clock.now()),
+    available: (key) => {
+      const [kind, name, region] = key.split(':') as [string, string, Region];
+      const scope = kind === 'trunk' ? directory.trunks.get(name)?.cps.get(region) : directory.accounts.get(name)?.pooledCps.get(region);
+      return scope?.peek()?.available(clock.now());
+    },
+    count: (key) => {
+      const [kind, name] = key.split(':') as [string, string];
+      return (kind === 'trunk' ? directory.trunks.get(name)?.leaseScope.active : directory.accounts.get(name)?.leaseScope.active) ?? 0;
+    },
   };
 }
 
@@ -206,7 +212,7 @@ function invite(o: InviteOptions = {}): SipRequest {
 /** The parts of a decision a PBX sees (and the metrics label). */
 function summary(d: AdmissionDecision): Record<string, unknown> {
   if (d.kind === 'drop') return { kind: 'drop' };
-  if (d.kind === 'admit') return { kind: 'admit', trunk: d.info.trunk };
+  if (d.kind === 'admit') return { kind: 'admit', trunk: d.match.trunk.name };
   return { kind: 'reject', status: d.status, reason: d.reason, headers: d.headers, alert: d.alert, outcome: d.outcome };
 }
 
@@ -243,7 +249,7 @@ const CHALLENGED: Expected = {
   reason: 'Proxy Authentication Required',
   headers: [['Proxy-Authenticate', expect.stringMatching(CHALLENGE)]],
   alert: undefined,
-  outcome: 'unauthorized',
+  outcome: 'challenged',
 };
 const INVALID_NUMBER: Expected = { status: 400, reason: 'Invalid Phone Number', alert: 32101, outcome: 'invalid_number' };
 const INVALID_CALLER_ID: Expected = { status: 403, reason: 'Invalid Caller ID', alert: 32204, outcome: 'forbidden' };
@@ -672,21 +678,21 @@ describe('what passes each check', () => {
     expect(e.tracker.active).toBe(before + 1);
   });
 
-  it('an admission carries the call’s trunk, account, region, edge, route, lease and maximum duration', () => {
+  it('an admission carries the call’s trunk (with its account, route and maximum duration), region, edge and lease', () => {
     const e = env();
     const d = e.decide(invite({ host: 'acme.pstn.ie1.twilio.com' }));
     if (d.kind !== 'admit') throw new Error('expected admission');
-    expect({ ...d.info, lease: undefined }).toEqual({
+    const t = d.match.trunk;
+    expect({ trunk: t.name, account: t.account.name, route: t.route, maxDurationMs: t.maxDurationMs, region: d.match.region, edge: d.match.edge }).toEqual({
       trunk: 'acme',
       account: 'acme',
+      route: { kind: 'builtin' },
+      maxDurationMs: 4 * 60 * 60 * 1000,
       region: 'ie1',
       edge: 'dublin',
-      route: 'builtin',
-      lease: undefined,
-      maxDurationMs: 4 * 60 * 60 * 1000,
     });
-    expect(d.info.lease.scopes.map((s) => s.key)).toEqual(['trunk:acme', 'account:acme']);
-    expect(d.match.region).toBe('ie1');
+    expect(d.lease.scopes).toEqual([t.leaseScope, t.account.leaseScope]);
+    expect(d.lease.scopes.map((s) => `${s.kind}:${s.name}`)).toEqual(['trunk:acme', 'account:acme']);
   });
 });
 
@@ -814,7 +820,7 @@ describe('CPS tokens and leases: given back in one place (SPEC §4.2)', () => {
     });
     const lease = e.admitted(invite());
     expect([e.available('trunk:acme:us1'), e.available('account:acme:us1')]).toEqual([4, 4]);
-    expect([e.tracker.active, e.tracker.count('trunk:acme'), e.tracker.count('account:acme')]).toEqual([1, 1, 1]);
+    expect([e.tracker.active, e.count('trunk:acme'), e.count('account:acme')]).toEqual([1, 1, 1]);
     expect(lease.released).toBe(false);
   });
 
@@ -825,10 +831,11 @@ describe('CPS tokens and leases: given back in one place (SPEC §4.2)', () => {
       secondTrunk(r);
     });
     e.admitted(invite({ host: 'acme2.pstn.twilio.com' }));
-    const trunkA = e.cps.limiter('trunk:acme:us1', 'token-bucket', 1, null);
+    const trunkA = e.directory.trunks.get('acme')?.cps.get('us1')?.limiter({ algorithm: 'token-bucket', cps: 1, burst: null });
+    if (trunkA === undefined) throw new Error('no CPS scope for trunk acme in us1');
     expect([trunkA.available(T0), e.available('account:acme:us1')]).toEqual([1, 0]);
     expect(summary(e.decide(invite()))).toMatchObject({ status: 503, alert: 32012 });
-    expect(e.cps.peek('trunk:acme:us1')).toBe(trunkA);
+    expect(e.directory.trunks.get('acme')?.cps.get('us1')?.peek()).toBe(trunkA);
     expect([trunkA.available(T0), e.available('account:acme:us1'), e.tracker.active]).toEqual([1, 0, 1]);
   });
 
@@ -874,7 +881,7 @@ describe('CPS tokens and leases: given back in one place (SPEC §4.2)', () => {
       invite({ body: SDP_G729 }),
     ];
     for (const req of refused) expect(e.decide(req).kind).toBe('reject');
-    expect([e.cps.peek('trunk:acme:us1'), e.cps.peek('account:acme:us1'), e.tracker.issued]).toEqual([undefined, undefined, 0]);
+    expect([e.available('trunk:acme:us1'), e.available('account:acme:us1'), e.tracker.issued]).toEqual([undefined, undefined, 0]);
     // …and after an admission, leave the tokens where they are.
     e.admitted(invite());
     for (const req of [invite({ source: '192.0.2.10' }), invite({ body: 'not sdp' })]) expect(e.decide(req).kind).toBe('reject');
@@ -999,7 +1006,7 @@ describe('concurrency: trunk cap and account trunking cap (SPEC §3, §4.4)', ()
     e.admitted(invite({ host: 'acme2.pstn.twilio.com' }));
     expect(summary(e.decide(invite()))).toMatchObject({ alert: 10004 });
     expect(summary(e.decide(invite({ host: 'acme2.pstn.twilio.com' })))).toMatchObject({ alert: 10004 });
-    expect([e.tracker.count('account:acme'), e.tracker.count('trunk:acme'), e.tracker.count('trunk:acme2')]).toEqual([2, 1, 1]);
+    expect([e.count('account:acme'), e.count('trunk:acme'), e.count('trunk:acme2')]).toEqual([2, 1, 1]);
   });
 
   it('a trunk cap leaves the account’s other trunks alone', () => {
@@ -1011,7 +1018,7 @@ describe('concurrency: trunk cap and account trunking cap (SPEC §3, §4.4)', ()
     expect(summary(e.decide(invite()))).toMatchObject({ alert: 10004 });
     e.admitted(invite({ host: 'acme2.pstn.twilio.com' }));
     e.admitted(invite({ host: 'acme2.pstn.twilio.com' }));
-    expect(e.tracker.count('account:acme')).toBe(3);
+    expect(e.count('account:acme')).toBe(3);
   });
 });
 

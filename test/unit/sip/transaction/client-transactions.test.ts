@@ -24,6 +24,7 @@ import {
   expectRetransmissionsAt,
   pollUntil,
   sentCount,
+  receivedCount,
   startStack,
   useFakeSipClock,
 } from '../../../support/sip-peers.js';
@@ -270,7 +271,7 @@ describe('client transactions', () => {
 
         // the 200 to the CANCEL (same branch, CSeq method CANCEL) does not touch the INVITE transaction
         await peer.reply(cancel, 200, 'uas-c');
-        await pollUntil(() => stack.transport.stats.messages.in.udp.get('2xx') === 1, 'the 200 to the CANCEL');
+        await pollUntil(() => receivedCount(stack.transport, '2xx') === 1, 'the 200 to the CANCEL');
         expect(tx.state).toBe('proceeding');
         expect(h.responses.map((r) => r.status)).toEqual([180]);
         expect(stack.layer.stats.strayResponses).toBe(0);
@@ -397,7 +398,7 @@ describe('client transactions', () => {
         await peer.reply(req, 200, 'uas-o');
         await stateIs(tx, 'completed');
         await peer.reply(req, 200, 'uas-o');
-        await pollUntil(() => stack.transport.stats.messages.in.udp.get('2xx') === 2, 'the retransmitted 200');
+        await pollUntil(() => receivedCount(stack.transport, '2xx') === 2, 'the retransmitted 200');
         expect(stack.layer.stats.strayResponses).toBe(0);
         expect(h.responses.map((r) => r.status)).toEqual([200]);
         expect(tx.timers.K).toBe(3000);

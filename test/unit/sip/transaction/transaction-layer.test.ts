@@ -19,6 +19,7 @@ import {
   pollUntil,
   requestText,
   sentCount,
+  receivedCount,
   startStack,
   testBranch,
   useFakeSipClock,
@@ -246,7 +247,7 @@ describe('TransactionLayer', () => {
       expect(clientKey(cancel)).not.toBe(clientKey(inv));
       expect(cancel.topVia?.branch).toBe(inv.topVia?.branch);
       await peer.reply(cancel, 200, 'x');
-      await pollUntil(() => stack.layer.size.client === 2 && stack.transport.stats.messages.in.udp.get('2xx') === 1, 'the CANCEL 200');
+      await pollUntil(() => stack.layer.size.client === 2 && receivedCount(stack.transport, '2xx') === 1, 'the CANCEL 200');
       expect(tx.state).toBe('proceeding');
       expect(log).toEqual([180]);
       await peer.reply(inv, 487, 'x');
@@ -256,7 +257,7 @@ describe('TransactionLayer', () => {
 
     it('hands a response that matches no client transaction to onStrayResponse', async () => {
       await peer.send(
-        `SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP ${stack.transport.hostPort(stack.udp)};branch=${newBranch()}\r\nFrom: <sip:a@x>;tag=1\r\nTo: <sip:b@y>;tag=2\r\nCall-ID: stray\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n`,
+        `SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP ${stack.transport.localHostPort({ transport: "udp", address: stack.udp.address })};branch=${newBranch()}\r\nFrom: <sip:a@x>;tag=1\r\nTo: <sip:b@y>;tag=2\r\nCall-ID: stray\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n`,
         stack.udp.port,
         stack.udp.address,
       );
@@ -282,7 +283,7 @@ describe('TransactionLayer', () => {
       expect(vias[1]).toBe('SIP/2.0/UDP 192.0.2.99:5060;branch=z9hG4bKupstream');
       expect(got.headers.get('max-forwards')).toBe('70');
       await peer.reply(got, 200, 't');
-      await pollUntil(() => stack.transport.stats.messages.in.udp.get('2xx') === 1, 'the 200');
+      await pollUntil(() => receivedCount(stack.transport, '2xx') === 1, 'the 200');
     });
 
     it('makes branch ids of z9hG4bK plus at least 64 random bits, all different', () => {
@@ -316,7 +317,7 @@ describe('TransactionLayer', () => {
       }
       expect(new Set(branches).size).toBe(3);
       for (let i = 1; i <= 3; i++) await peer.reply(await peer.waitForRequest('OPTIONS', i), 200, 't');
-      await pollUntil(() => stack.layer.size.client === 3 && stack.transport.stats.messages.in.udp.get('2xx') === 3, 'the 200s');
+      await pollUntil(() => stack.layer.size.client === 3 && receivedCount(stack.transport, '2xx') === 3, 'the 200s');
     });
 
     it('refuses to send an ACK in a client transaction', () => {
@@ -335,7 +336,7 @@ describe('TransactionLayer', () => {
       ]);
       const dest = { transport: 'udp' as const, address: '127.0.0.1', port: peer.port };
       const wire = stack.layer.sendAck(ack, dest);
-      stack.layer.resend(wire, dest, 'ACK');
+      stack.layer.resend(wire, dest);
       await peer.waitForRequest('ACK', 2);
       expect(peer.arrivals[0]?.raw.equals(wire)).toBe(true);
       expect(peer.arrivals[1]?.raw.equals(wire)).toBe(true);

@@ -6,10 +6,11 @@ import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type SipMessage, type SipRequest, createRequest, createResponse } from '../../../../src/sip/message/index.js';
+import { TransportCounters } from '../../../../src/metrics/transport-counters.js';
 import { type BoundListener, ListenError, TransportLayer } from '../../../../src/sip/transport/index.js';
 import { freePort } from '../../../support/sipp.js';
 import { waitFor } from '../../../support/wait-for.js';
-import { TcpClientPeer, TcpServerPeer, UdpPeer, requestText, sentCount, testBranch } from '../../../support/sip-peers.js';
+import { TcpClientPeer, TcpServerPeer, UdpPeer, requestText, testBranch } from '../../../support/sip-peers.js';
 
 /** ::1 must work here: IPv6 is part of what we test, so fail loudly instead of skipping. */
 async function assertIpv6LoopbackBindable(): Promise<void> {
@@ -38,6 +39,9 @@ function viaParam(msg: SipMessage, name: string): string | null | undefined {
 
 describe('TransportLayer', () => {
   let transport: TransportLayer;
+  let counters: TransportCounters;
+  /** What the layer above does with each message (a test may swap it). */
+  let onMessage: (msg: SipMessage) => void;
   /** Everything handed to onMessage, in order. */
   let delivered: SipMessage[];
   /** Answer every non-ACK request with 200 through responseDestination (RFC 3261 §18.2.2). */
@@ -77,10 +81,12 @@ describe('TransportLayer', () => {
         { transport: 'tcp', host: '::1', port: 0 },
       ],
     });
-    transport.onMessage = (msg) => {
+    counters = new TransportCounters(transport.events);
+    transport.attach({ receive: (msg) => onMessage(msg) });
+    onMessage = (msg) => {
       delivered.push(msg);
       if (autoAnswer && msg.isRequest && msg.method !== 'ACK') {
-        transport.sendMessage(createResponse(msg, 200, undefined, 'uas-tag'), transport.responseDestination(msg));
+        transport.send(createResponse(msg, 200, undefined, 'uas-tag'), transport.responseDestination(msg));
       }
     };
     await transport.start();
@@ -99,7 +105,7 @@ describe('TransportLayer', () => {
       expect(listener(transport, 'udp', 'IPv6').address).toBe('::1');
       expect(transport.localFor('udp', '::1').family).toBe('IPv6');
       expect(transport.localFor('tcp', '127.0.0.1').family).toBe('IPv4');
-      expect(transport.hostPort(listener(transport, 'tcp', 'IPv6'))).toMatch(/^\[::1\]:\d+$/);
+      expect(transport.localHostPort({ transport: 'tcp', address: '::1' })).toMatch(/^\[::1\]:\d+$/);
     });
 
     it.each([
@@ -123,7 +129,7 @@ describe('TransportLayer', () => {
         connectionId: undefined,
         receivedAt: expect.any(Number),
       });
-      expect(transport.stats.messages.in.udp.get('OPTIONS')).toBe(1);
+      expect(counters.count('in', 'udp', 'OPTIONS')).toBe(1);
     });
 
     it.each([
@@ -139,7 +145,7 @@ describe('TransportLayer', () => {
       expect(source).toMatchObject({ transport: 'tcp', address, port: peer.localPort, family, localAddress: address, localPort: l.port });
       expect(source?.connectionId).toEqual(expect.any(Number));
       expect(transport.connectionCount).toBe(1);
-      expect(transport.stats.tcpAccepted).toBe(1);
+      expect(counters.connectionEvents('tcp', 'accepted')).toBe(1);
     });
   });
 
@@ -154,7 +160,7 @@ describe('TransportLayer', () => {
         '127.0.0.1',
       );
       const res = await source.waitForResponse(200);
-      expect(sentCount(transport, '2xx')).toBe(1);
+      expect(counters.count('out', 'udp', '2xx')).toBe(1);
       expect(sentBy.arrivals).toHaveLength(0);
       expect(viaParam(res, 'received')).toBe('127.0.0.1');
       expect(viaParam(res, 'rport')).toBe(String(source.port));
@@ -172,7 +178,7 @@ describe('TransportLayer', () => {
       const via = `SIP/2.0/UDP 127.0.0.1:${sentBy.port};branch=${testBranch()}`;
       await source.send(requestText({ method: 'OPTIONS', via }), l.port, '127.0.0.1');
       const res = await sentBy.waitForResponse(200);
-      expect(sentCount(transport, '2xx')).toBe(1);
+      expect(counters.count('out', 'udp', '2xx')).toBe(1);
       expect(source.arrivals).toHaveLength(0);
       expect(res.headers.get('via')).toBe(via);
     });
@@ -216,7 +222,7 @@ describe('TransportLayer', () => {
         '::1',
       );
       await atMaddr.waitForResponse(200);
-      expect(sentCount(transport, '2xx')).toBe(1);
+      expect(counters.count('out', 'udp', '2xx')).toBe(1);
       expect(source.arrivals).toHaveLength(0);
       expect(transport.responseDestination(delivered[0] as SipRequest)).toEqual({
         transport: 'udp',
@@ -238,7 +244,7 @@ describe('TransportLayer', () => {
       expect(res.topVia?.port).toBe(sentBy.port);
       expect(sentBy.connections).toHaveLength(0);
       expect(transport.connectionCount).toBe(1);
-      expect(transport.stats.tcpConnected).toBe(0);
+      expect(counters.connectionEvents('tcp', 'connected')).toBe(0);
       expect(transport.responseDestination(delivered[0] as SipRequest)).toMatchObject({
         transport: 'tcp',
         connectionId: delivered[0]?.source?.connectionId,
@@ -252,41 +258,42 @@ describe('TransportLayer', () => {
       const dest = { transport: 'tcp' as const, address: '127.0.0.1', port: server.port };
       const options = (n: number): SipRequest =>
         createRequest('OPTIONS', `sip:127.0.0.1:${server.port}`, [
-          ['Via', `SIP/2.0/TCP ${transport.hostPort(transport.localFor('tcp'))};branch=${testBranch()}`],
+          ['Via', `SIP/2.0/TCP ${transport.localHostPort({ transport: 'tcp', address: '127.0.0.1' })};branch=${testBranch()}`],
           ['Call-ID', `reuse-${n}`],
           ['CSeq', `${n} OPTIONS`],
         ]);
       // two while the connection is still coming up, one after
-      transport.sendMessage(options(1), dest);
-      transport.sendMessage(options(2), dest);
+      transport.send(options(1), dest);
+      transport.send(options(2), dest);
       await server.waitForMessages(2);
-      transport.sendMessage(options(3), dest);
+      transport.send(options(3), dest);
       await server.waitForMessages(3);
       expect(server.connections).toHaveLength(1);
       expect(server.messages.map((m) => m.callId)).toEqual(['reuse-1', 'reuse-2', 'reuse-3']);
       expect(transport.connectionCount).toBe(1);
-      expect(transport.stats.tcpConnected).toBe(1);
+      expect(counters.connectionEvents('tcp', 'connected')).toBe(1);
     });
 
     it('uses the connection a peer opened for requests to that peer', async () => {
       const l = listener(transport, 'tcp', 'IPv4');
       const client = await tcpClient(l.port);
       await waitFor(() => transport.connectionCount === 1, { timeoutMs: 3000, what: 'the accepted connection' });
-      transport.sendMessage(
-        createRequest('OPTIONS', `sip:${client.hostPort}`, [['Via', `SIP/2.0/TCP ${transport.hostPort(l)};branch=${testBranch()}`]]),
+      transport.send(
+        createRequest('OPTIONS', `sip:${client.hostPort}`, [['Via', `SIP/2.0/TCP ${transport.localHostPort({ transport: 'tcp', address: l.address })};branch=${testBranch()}`]]),
         { transport: 'tcp', address: client.localAddress, port: client.localPort },
       );
       await client.waitForRequest('OPTIONS');
       expect(transport.connectionCount).toBe(1);
-      expect(transport.stats.tcpConnected).toBe(0);
+      expect(counters.connectionEvents('tcp', 'connected')).toBe(0);
     });
 
     it('closes connections idle for tcpIdleTimeoutMs, in both directions', async () => {
       await transport.stop();
       transport = new TransportLayer({ listen: [{ transport: 'tcp', host: '127.0.0.1', port: 0 }], tcpIdleTimeoutMs: 200 });
+      counters = new TransportCounters(transport.events);
       await transport.start();
       const server = await tcpServer();
-      transport.sendMessage(createRequest('OPTIONS', `sip:127.0.0.1:${server.port}`, [['Call-ID', 'idle']]), {
+      transport.send(createRequest('OPTIONS', `sip:127.0.0.1:${server.port}`, [['Call-ID', 'idle']]), {
         transport: 'tcp',
         address: '127.0.0.1',
         port: server.port,
@@ -296,7 +303,7 @@ describe('TransportLayer', () => {
       await waitFor(() => transport.connectionCount === 2, { timeoutMs: 3000, what: 'two open connections' });
       await waitFor(() => transport.connectionCount === 0, { timeoutMs: 3000, what: 'idle connections to close' });
       await waitFor(() => server.closedConnections === 1 && client.closed, { timeoutMs: 3000, what: 'the peers to see the close' });
-      expect(transport.stats.tcpIdleClosed).toBe(2);
+      expect(counters.connectionEvents('tcp', 'idle-timeout')).toBe(2);
     });
 
     it('answers a double-CRLF keep-alive with exactly one CRLF', async () => {
@@ -308,7 +315,7 @@ describe('TransportLayer', () => {
       await client.send(requestText({ method: 'OPTIONS', via: `SIP/2.0/TCP ${client.hostPort};branch=${testBranch()}` }));
       await client.waitForResponse(200);
       expect(client.rawReceived.subarray(0, 14).toString()).toBe('\r\nSIP/2.0 200 ');
-      expect(transport.stats.keepAlivePings).toBe(1);
+      expect([...counters.keepAlives.values()].reduce((a, b) => a + b, 0)).toBe(1);
       expect(delivered).toHaveLength(1);
     });
 
@@ -319,8 +326,8 @@ describe('TransportLayer', () => {
       await peer.send(requestText({ method: 'OPTIONS', via: `SIP/2.0/UDP ${peer.hostPort};branch=${testBranch()}` }), l.port, '127.0.0.1');
       await peer.waitForResponse(200);
       expect(peer.arrivals).toHaveLength(1);
-      expect(transport.stats.keepAlivePings).toBe(1);
-      expect(transport.stats.parseErrors.udp).toBe(0);
+      expect([...counters.keepAlives.values()].reduce((a, b) => a + b, 0)).toBe(1);
+      expect((counters.parseErrors.get('udp') ?? 0)).toBe(0);
     });
   });
 
@@ -347,9 +354,9 @@ describe('TransportLayer', () => {
       expect(bad.headers.get('warning')).toBe('399 trunkgate "Malformed CSeq"');
       expect(bad.toTag).toEqual(expect.any(String));
       expect(peer.responses.map((r) => r.status).sort()).toEqual([200, 400]);
-      expect(transport.stats.parseErrors.udp).toBe(4);
-      expect(transport.stats.rejected).toBe(1);
-      expect(transport.stats.dropped).toBe(3);
+      expect((counters.parseErrors.get('udp') ?? 0)).toBe(4);
+      expect(counters.rejected).toBe(1);
+      expect(counters.dropped).toBe(3);
     });
 
     it('answers 400 on the same TCP connection and keeps the connection open', async () => {
@@ -362,7 +369,7 @@ describe('TransportLayer', () => {
       expect(bad.headers.get('warning')).toBe('399 trunkgate "Missing From"');
       await client.waitForResponse(200);
       expect(delivered.map((m) => m.callId)).toEqual(['good']);
-      expect(transport.stats.parseErrors.tcp).toBe(1);
+      expect((counters.parseErrors.get('tcp') ?? 0)).toBe(1);
       expect(transport.connectionCount).toBe(1);
     });
 
@@ -372,7 +379,7 @@ describe('TransportLayer', () => {
       await client.send('OPTIONS sip:x@127.0.0.1 SIP/2.0\r\nContent-Length: lots\r\n\r\n');
       await waitFor(() => client.closed, { timeoutMs: 3000, what: 'the layer to close the connection' });
       await waitFor(() => transport.connectionCount === 0, { timeoutMs: 3000, what: 'the connection to be forgotten' });
-      expect(transport.stats.parseErrors.tcp).toBe(1);
+      expect((counters.parseErrors.get('tcp') ?? 0)).toBe(1);
       expect(delivered).toHaveLength(0);
     });
 
@@ -387,14 +394,14 @@ describe('TransportLayer', () => {
       await peer.send(requestText({ method: 'OPTIONS', via: `SIP/2.0/UDP ${peer.hostPort};branch=${testBranch()}` }), l.port, '127.0.0.1');
       await peer.waitForResponse(200);
       expect(delivered.map((m) => m.isRequest)).toEqual([true]);
-      expect(transport.stats.parseErrors.udp).toBe(1);
-      expect(transport.stats.dropped).toBe(1);
+      expect((counters.parseErrors.get('udp') ?? 0)).toBe(1);
+      expect(counters.dropped).toBe(1);
     });
 
     it('survives a message handler that throws', async () => {
       autoAnswer = false;
       let calls = 0;
-      transport.onMessage = () => {
+      onMessage = () => {
         calls++;
         throw new Error('bug above the transport');
       };

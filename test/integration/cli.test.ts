@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { waitFor } from '../../support/wait-for.js';
+import { waitFor } from '../support/wait-for.js';
 
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CLI = join(ROOT, 'dist', 'cli.js');
 const EXAMPLE = join(ROOT, 'examples', 'trunkgate.yaml');
 const dir = mkdtempSync(join(tmpdir(), 'trunkgate-cli-'));

@@ -3,8 +3,12 @@
  * and when the change takes effect.
  */
 import { describe, expect, it } from 'vitest';
+import { AlertLog } from '../../../src/alerts/alert-log.js';
+import { validateConfig } from '../../../src/config/load.js';
 import type { AccountType } from '../../../src/config/schema.js';
-import { type CpsChangeRequest, decideCpsChange, startOfNextMonthUtc } from '../../../src/termination/cps-policy.js';
+import { ManualClock } from '../../../src/limits/clock.js';
+import { type CpsChangeRequest, CpsConsole, decideCpsChange, startOfNextMonthUtc } from '../../../src/termination/cps-console.js';
+import { type CompiledTrunk, Directory } from '../../../src/termination/directory.js';
 
 const NOW = Date.UTC(2026, 10, 27, 10, 30, 0); // 2026-11-27T10:30:00Z
 const NEXT_MONTH = Date.UTC(2026, 11, 1); // 2026-12-01T00:00:00Z
@@ -63,9 +67,8 @@ describe('decideCpsChange: who may change CPS', () => {
     expect(d.ok).toBe(false);
     if (d.ok) return;
     expect(d.code).toBe(21251);
-    expect(d.message).toMatch(/^Trunking CPS change not allowed: /);
-    // the message says the way out
-    expect(d.message).toContain('"force": true');
+    // the reason says the way out
+    expect(d.why).toContain('"force": true');
   });
 
   it.each(['trial', 'no-pcp', 'individual-pcp'] as AccountType[])(
@@ -73,14 +76,14 @@ describe('decideCpsChange: who may change CPS', () => {
     (accountType) => {
       const d = decideCpsChange(request({ accountType, requested: 2 }));
       expect(d.ok).toBe(false);
-      if (!d.ok) expect(d.message).toContain(`a ${accountType} account's CPS stays at 1`);
+      if (!d.ok) expect(d.why).toContain(`a ${accountType} account's CPS stays at 1`);
     },
   );
 
   it('the refusal of a business account above the bound names the bound', () => {
     const d = decideCpsChange(request({ requested: 9, selfServeMaxCps: 7 }));
     expect(d.ok).toBe(false);
-    if (!d.ok) expect(d.message).toContain('up to 7 CPS');
+    if (!d.ok) expect(d.why).toContain('up to 7 CPS');
   });
 });
 
@@ -140,5 +143,75 @@ describe('startOfNextMonthUtc', () => {
     ['2026-04-30T20:00:00.000Z', '2026-05-01T00:00:00.000Z'],
   ])('%s → %s', (now, expected) => {
     expect(new Date(startOfNextMonthUtc(Date.parse(now))).toISOString()).toBe(expected);
+  });
+});
+
+describe('CpsConsole: the settings made through the HTTP API, on a manual clock', () => {
+  function setup(type: AccountType = 'business-pcp', cps: Record<string, number> = { default: 1, ie1: 2 }) {
+    const result = validateConfig({
+      accounts: [{ name: 'acme', type }],
+      trunks: [{ name: 'acme', account: 'acme', cps, auth: { ipAcl: ['127.0.0.0/8'] } }],
+    });
+    if (!result.ok) throw new Error(JSON.stringify(result.problems));
+    const clock = new ManualClock(NOW);
+    const alerts = new AlertLog(100, () => clock.now());
+    const console = new CpsConsole(clock, alerts);
+    const directory = new Directory(result.config);
+    const trunk = (d: Directory = directory): CompiledTrunk => {
+      const t = d.trunks.get('acme');
+      if (t === undefined) throw new Error('no trunk');
+      return t;
+    };
+    return { result, clock, alerts, console, directory, trunk };
+  }
+
+  it('without a setting, the file decides: the region, else default', () => {
+    const { console, trunk } = setup();
+    expect(console.inForce(trunk(), 'ie1')).toEqual({ cps: 2, source: 'config', pending: undefined });
+    expect(console.inForce(trunk(), 'us1')).toEqual({ cps: 1, source: 'config', pending: undefined });
+    expect(console.hasSetting(trunk(), 'us1')).toBe(false);
+  });
+
+  it('an allowed change applies at once, to that region only', () => {
+    const { console, trunk, alerts } = setup();
+    const r = console.change(trunk(), { region: 'us1', cps: 5 }, 5);
+    expect(r).toEqual({ ok: true, value: { cps: 5, source: 'console', pending: undefined } });
+    expect(console.inForce(trunk(), 'us1').cps).toBe(5);
+    expect(console.inForce(trunk(), 'ie1')).toMatchObject({ cps: 2, source: 'config' });
+    expect(alerts.list()).toEqual([]);
+  });
+
+  it('a refused change leaves the CPS alone, raises alert 21251 and returns the catalogue error', () => {
+    const { console, trunk, alerts } = setup('individual-pcp');
+    const r = console.change(trunk(), { region: 'us1', cps: 2 }, 5);
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.error.code).toBe(21251);
+    expect(r.error.status).toBe(403);
+    expect(r.error.message).toMatch(/^Trunking CPS change not allowed: a individual-pcp account's CPS stays at 1/);
+    expect(console.inForce(trunk(), 'us1')).toMatchObject({ cps: 1, source: 'config' });
+    expect(alerts.list().map((a) => [a.code, a.trunk])).toEqual([[21251, 'acme']]);
+  });
+
+  it('a decrease for next month waits until the 1st (UTC), then applies by itself', () => {
+    const { console, trunk, clock } = setup();
+    console.change(trunk(), { region: 'us1', cps: 5 }, 5);
+    const r = console.change(trunk(), { region: 'us1', cps: 2, effective: 'next-month' }, 5);
+    expect(r).toEqual({ ok: true, value: { cps: 5, source: 'console', pending: { cps: 2, effectiveAtMs: NEXT_MONTH } } });
+    clock.set(NEXT_MONTH - 1);
+    expect(console.inForce(trunk(), 'us1')).toMatchObject({ cps: 5, pending: { cps: 2 } });
+    clock.set(NEXT_MONTH);
+    expect(console.inForce(trunk(), 'us1')).toEqual({ cps: 2, source: 'console', pending: undefined });
+  });
+
+  it('survives a reload (the scopes are handed on) and vanishes with the trunk', () => {
+    const { console, trunk, directory, result } = setup();
+    console.change(trunk(), { region: 'us1', cps: 4 }, 5);
+    const reloaded = new Directory({ ...result.config, trunks: result.config.trunks.map((t) => ({ ...t, cps: { default: 3 } })) }, directory);
+    expect(console.inForce(trunk(reloaded), 'us1')).toMatchObject({ cps: 4, source: 'console' });
+    expect(console.inForce(trunk(reloaded), 'ie1')).toMatchObject({ cps: 3, source: 'config' });
+    const removed = new Directory({ ...result.config, trunks: [] }, reloaded);
+    const back = new Directory(result.config, removed);
+    expect(console.inForce(trunk(back), 'us1')).toMatchObject({ cps: 1, source: 'config' });
   });
 });

@@ -13,15 +13,15 @@ import { join, posix, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { DISPOSITIONS } from '../../../src/b2bua/call.js';
-import { cidrMatcher } from '../../../src/config/cidr.js';
-import { loadConfigFile } from '../../../src/config/load.js';
-import { type Config } from '../../../src/config/schema.js';
-import { type MetricDefinition, METRIC_LIST } from '../../../src/metrics/definitions.js';
-import { parseListenUrl } from '../../../src/sip/transport/listen-url.js';
-import { ATTEMPT_OUTCOMES } from '../../../src/termination/admission.js';
+import { DISPOSITIONS } from '../../src/b2bua/call.js';
+import { cidrMatcher } from '../../src/config/cidr.js';
+import { loadConfigFile } from '../../src/config/load.js';
+import { type Config } from '../../src/config/schema.js';
+import { type MetricDefinition, METRIC_LIST } from '../../src/metrics/definitions.js';
+import { parseListenUrl } from '../../src/sip/transport/listen-url.js';
+import { ATTEMPT_OUTCOMES } from '../../src/termination/admission.js';
 
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const DOCKER = join(ROOT, 'docker');
 const at = (...parts: string[]): string => join(ROOT, ...parts);
 const text = (path: string): string => readFileSync(path, 'utf8');
@@ -96,7 +96,7 @@ function publishedPorts(service: Rec): PublishedPort[] {
     if (isRec(p)) {
       const published = str(p['published']);
       return {
-        ...(str(p['host_ip']) === undefined ? {} : { hostIp: str(p['host_ip']) as string }),
+        ...(str(p['host_ip']) === undefined ? {} : { hostIp: str(p['host_ip']) }),
         ...(published === undefined ? {} : { published: Number(published) }),
         target: Number(str(p['target'])),
         protocol: str(p['protocol']) ?? 'tcp',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type AudioOffer, buildAnswer, buildOffer, pickCodec, readAudioOffer } from '../../../src/pstn/sdp.js';
+import { type AudioOffer, buildAnswer, buildOffer, pickCodec, readAudioOffer } from '../../../src/media/sdp.js';
 
 /** An SDP offer from a PBX: session-level c=, one audio m= line. */
 function sdp(mLine: string, extra: string[] = [], c = 'c=IN IP4 192.0.2.10'): string {

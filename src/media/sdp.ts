@@ -3,6 +3,9 @@
  * the audio offer, pick the first offered PCMU or PCMA, and write an answer.
  */
 
+/** The media type of an SDP body. */
+export const SDP_CONTENT_TYPE = 'application/sdp';
+
 /**
  * The codecs the provider takes (SPEC §4.2 check 11) and the emulator answers
  * with, in no order of preference: the offer's order decides.

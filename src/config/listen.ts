@@ -1,0 +1,19 @@
+/** The listen addresses of a validated configuration, parsed once. */
+import { type ListenSpec, parseListenUrl } from '../sip/transport/listen-url.js';
+import type { Config } from './schema.js';
+
+export function sipListenSpecs(config: Config): ListenSpec[] {
+  return config.sip.listen.map((url) => {
+    const r = parseListenUrl(url);
+    if (!r.ok) throw new Error(r.reason); // the schema checked every URL
+    return r.spec;
+  });
+}
+
+/** `http.listen` as host and port (`localhost` read as 127.0.0.1, IPv6 without brackets). */
+export function httpListenAddress(config: Config): { host: string; port: number } {
+  const hostPort = config.http.listen;
+  const i = hostPort.lastIndexOf(':');
+  const host = hostPort.slice(0, i).replace(/^\[|\]$/g, '');
+  return { host: host === 'localhost' ? '127.0.0.1' : host, port: Number(hostPort.slice(i + 1)) };
+}

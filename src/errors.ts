@@ -1,0 +1,199 @@
+/**
+ * Every error the HTTP API or the command line can return (STYLE: one
+ * catalogue, like fastify's FST_ERR_* and undici's UND_ERR_*): a stable code,
+ * the HTTP status it is served with, and a message that says what to fix.
+ * docs/http-api.md lists them; a test checks it against this table.
+ */
+
+interface Entry<A extends unknown[]> {
+  /** The `code` in the JSON body (the provider's own number where it has one). */
+  code: string | number;
+  /** HTTP status; for errors only the command line meets, the status it would have. */
+  status: number;
+  /** Where the error comes from: `http` (the admin API), `cli` (start-up), or both. */
+  surface: 'http' | 'cli' | 'both';
+  /** When it happens (for the docs). */
+  when: string;
+  message: (...args: A) => string;
+}
+
+function entry<A extends unknown[]>(e: Entry<A>): Entry<A> {
+  return e;
+}
+
+export const ERRORS = {
+  BAD_BODY: entry({
+    code: 'BAD_BODY',
+    status: 400,
+    surface: 'http',
+    when: 'the body is not JSON, empty while JSON is announced, not an object, or a field is wrong (the message names each one)',
+    message: (problems: string, example?: string) => `body: ${problems}${example === undefined ? '' : `; ${example}`}`,
+  }),
+  BAD_SINCE: entry({
+    code: 'BAD_SINCE',
+    status: 400,
+    surface: 'http',
+    when: '`GET /v1/alerts?since=` is neither a sequence number nor an ISO-8601 time',
+    message: (problems: string) => problems,
+  }),
+  UNAUTHORIZED: entry({
+    code: 'UNAUTHORIZED',
+    status: 401,
+    surface: 'http',
+    when: '`/v1` without the right bearer token',
+    message: () => 'send "Authorization: Bearer <http.token>"',
+  }),
+  CPS_CHANGE_NOT_ALLOWED: entry({
+    code: 21251,
+    status: 403,
+    surface: 'http',
+    when: "the Console refuses a CPS change (the account-type rules); the provider's error 21251",
+    message: (why: string) => `Trunking CPS change not allowed: ${why}`,
+  }),
+  TRUNK_NOT_FOUND: entry({
+    code: 'TRUNK_NOT_FOUND',
+    status: 404,
+    surface: 'http',
+    when: 'no trunk of that name',
+    message: (name: string) => `no trunk named "${name}"; GET /v1/trunks lists them`,
+  }),
+  CALL_NOT_FOUND: entry({
+    code: 'CALL_NOT_FOUND',
+    status: 404,
+    surface: 'http',
+    when: 'no active call with that id',
+    message: (id: string) => `no active call "${id}"; GET /v1/calls lists them`,
+  }),
+  NOT_FOUND: entry({
+    code: 'NOT_FOUND',
+    status: 404,
+    surface: 'http',
+    when: 'no such route (or method)',
+    message: (method: string, url: string) => `no route ${method} ${url}; see docs/http-api.md`,
+  }),
+  RELOAD_UNAVAILABLE: entry({
+    code: 'RELOAD_UNAVAILABLE',
+    status: 409,
+    surface: 'http',
+    when: 'the gateway was started without a configuration source (embedded use); the CLI always has one',
+    message: () => 'this gateway was started without a configuration source to reload',
+  }),
+  BODY_TOO_LARGE: entry({
+    code: 'BODY_TOO_LARGE',
+    status: 413,
+    surface: 'http',
+    when: 'a body over 16 KiB',
+    message: (limitBytes: number) => `the body is larger than ${limitBytes} bytes; send a smaller one`,
+  }),
+  UNSUPPORTED_MEDIA_TYPE: entry({
+    code: 'UNSUPPORTED_MEDIA_TYPE',
+    status: 415,
+    surface: 'http',
+    when: 'a body whose Content-Type is neither JSON nor text',
+    message: (type: string) => `Content-Type ${type} is not taken here; send application/json`,
+  }),
+  CONFIG_INVALID: entry({
+    code: 'CONFIG_INVALID',
+    status: 422,
+    surface: 'both',
+    when: 'the configuration has problems (`details` lists each with its path); on reload nothing changed, at start-up the gateway does not start (exit 1)',
+    message: (count: number, where: string) => `the configuration has ${count} problem(s) (${where}); fix them and try again`,
+  }),
+  INTERNAL: entry({
+    code: 'INTERNAL',
+    status: 500,
+    surface: 'both',
+    when: 'a bug; see the gateway log',
+    message: () => 'internal error (see the gateway log)',
+  }),
+  SIP_LISTEN_IN_USE: entry({
+    code: 'SIP_LISTEN_IN_USE',
+    status: 500,
+    surface: 'cli',
+    when: 'a SIP listen address is taken (start-up, exit 1)',
+    message: (url: string, _reason: string) =>
+      `cannot listen on ${url}: the address is already in use (another SIP server, or another trunkgate, is running there). Stop it or choose another address with --sip-listen.`,
+  }),
+  SIP_LISTEN_UNAVAILABLE: entry({
+    code: 'SIP_LISTEN_UNAVAILABLE',
+    status: 500,
+    surface: 'cli',
+    when: 'a SIP listen address is not on this machine (start-up, exit 1)',
+    message: (url: string, _reason: string) => `cannot listen on ${url}: that address is not on this machine. Choose one of its addresses with --sip-listen.`,
+  }),
+  SIP_LISTEN_DENIED: entry({
+    code: 'SIP_LISTEN_DENIED',
+    status: 500,
+    surface: 'cli',
+    when: 'binding a SIP port needs privileges (start-up, exit 1)',
+    message: (url: string, _reason: string) => `cannot listen on ${url}: permission denied (ports below 1024 need privileges). Choose a port above 1023 with --sip-listen.`,
+  }),
+  SIP_LISTEN_FAILED: entry({
+    code: 'SIP_LISTEN_FAILED',
+    status: 500,
+    surface: 'cli',
+    when: 'any other failure to bind a SIP listener (start-up, exit 1)',
+    message: (url: string, reason: string) => `cannot listen on ${url}: ${reason}`,
+  }),
+  HTTP_LISTEN_IN_USE: entry({
+    code: 'HTTP_LISTEN_IN_USE',
+    status: 500,
+    surface: 'cli',
+    when: 'the HTTP listen address is taken (start-up, exit 1)',
+    message: (url: string) => `cannot listen on ${url}: the address is already in use. Choose another with --http-listen or http.listen.`,
+  }),
+  HTTP_LISTEN_FAILED: entry({
+    code: 'HTTP_LISTEN_FAILED',
+    status: 500,
+    surface: 'cli',
+    when: 'any other failure to bind the HTTP listener (start-up, exit 1)',
+    message: (url: string, reason: string) => `cannot listen on ${url}: ${reason}`,
+  }),
+  USAGE: entry({
+    code: 'USAGE',
+    status: 400,
+    surface: 'cli',
+    when: 'the command line is wrong (an unknown option, a bad value; exit 2)',
+    message: (problem: string) => `${problem}; see trunkgate --help`,
+  }),
+} as const;
+
+export type ErrorName = keyof typeof ERRORS;
+type ArgsOf<N extends ErrorName> = Parameters<(typeof ERRORS)[N]['message']>;
+
+/** An error from the catalogue, with its code, status and message made. */
+export class TrunkgateError extends Error {
+  readonly code: string | number;
+  readonly status: number;
+
+  constructor(
+    readonly errorName: ErrorName,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = 'TrunkgateError';
+    this.code = ERRORS[errorName].code;
+    this.status = ERRORS[errorName].status;
+  }
+
+  /** The JSON body the HTTP API sends. */
+  toJSON(): { code: string | number; message: string; details?: unknown } {
+    return this.details === undefined ? { code: this.code, message: this.message } : { code: this.code, message: this.message, details: this.details };
+  }
+}
+
+/** Make the catalogue's error `name` with its message's arguments. */
+export function errorOf<N extends ErrorName>(name: N, ...args: ArgsOf<N>): TrunkgateError {
+  const make = ERRORS[name].message as (...a: ArgsOf<N>) => string;
+  return new TrunkgateError(name, make(...args));
+}
+
+/** The same, with details (a reload's problems). */
+export function errorWithDetails<N extends ErrorName>(name: N, details: unknown, ...args: ArgsOf<N>): TrunkgateError {
+  const make = ERRORS[name].message as (...a: ArgsOf<N>) => string;
+  return new TrunkgateError(name, make(...args), details);
+}
+
+/** A result that is a value or a catalogued error: expected failures are values (STYLE). */
+export type Result<T> = { ok: true; value: T } | { ok: false; error: TrunkgateError };

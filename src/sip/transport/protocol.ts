@@ -1,0 +1,63 @@
+/**
+ * What one protocol module (udp.ts, tcp.ts, …) implements, and what the
+ * transport layer gives it. A module binds its listeners, sends bytes and
+ * hands every received message (or stream frame) to `ProtocolContext.receive`;
+ * parsing, validation and response routing are the layer's, shared by all.
+ */
+import type { Logger } from 'pino';
+import type { MessageSource, TransportName } from '../message/index.js';
+import type { ListenSpec } from './listen-url.js';
+import type { BoundListener, Destination, Flow, SendErrorCallback, TransportEvents } from './sip-transport.js';
+
+/** Limits and timeouts, resolved (every option has its value). */
+export interface TransportLimits {
+  /** Largest UDP datagram, and largest stream Content-Length, accepted. */
+  maxMessageBytes: number;
+  /** Most header lines in one message. */
+  maxHeaders: number;
+  /** Close a stream connection after this long without traffic. */
+  idleTimeoutMs: number;
+  /** Give up on an outgoing connection that is not up after this long. */
+  connectTimeoutMs: number;
+  /**
+   * Close a connection whose message has started but not finished after this
+   * long (slowloris: a byte a second keeps the idle timer from ever firing).
+   */
+  messageTimeoutMs: number;
+  /** Most inbound stream connections at once, per protocol; more are refused. */
+  maxConnections: number;
+}
+
+export interface ProtocolContext {
+  readonly limits: TransportLimits;
+  readonly events: TransportEvents;
+  readonly log: Logger | undefined;
+  /** Parse, validate and deliver bytes that arrived (a datagram, or one framed stream message). */
+  receive(buf: Buffer, source: MessageSource): void;
+  /**
+   * A stream could not be framed (a message too large, say): answer the
+   * request whose head was read, when it can be addressed.
+   */
+  rejectHead(head: Buffer, source: MessageSource, status: number, reason: string): void;
+  /** A connection closed. */
+  flowClosed(flow: Flow): void;
+}
+
+export interface Protocol {
+  readonly name: TransportName;
+  /** Bind one listener. Rejects with a ListenError the operator can act on. */
+  listen(spec: ListenSpec): Promise<BoundListener>;
+  readonly listeners: readonly BoundListener[];
+  /** Send bytes; errors come back through `onError` (asynchronously for streams). */
+  send(buf: Buffer, dest: Destination, onError?: SendErrorCallback): void;
+  /** Open connections (0 for connectionless protocols). */
+  readonly connectionCount: number;
+  stop(): Promise<void>;
+}
+
+export type ProtocolFactory = (ctx: ProtocolContext) => Protocol;
+
+/** `IPv6` for an IPv6 literal, else `IPv4`. */
+export function familyOf(isIpResult: number): 'IPv4' | 'IPv6' {
+  return isIpResult === 6 ? 'IPv6' : 'IPv4';
+}

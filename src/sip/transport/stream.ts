@@ -1,0 +1,226 @@
+/**
+ * What every stream transport shares (TCP now, TLS next; RFC 3261 §18.3):
+ * the framer (Content-Length, CRLF keep-alives), the connection pool with
+ * reuse in both directions, the connection cap, and the idle, connect and
+ * partial-message timeouts. A subclass says how to listen and how to connect.
+ */
+import { isIP, type Server, type Socket } from 'node:net';
+import { StreamFramer, type MessageSource, type TransportName } from '../message/index.js';
+import { describeListenError } from './errors.js';
+import { type ListenSpec, formatHostPort, formatListenUrl } from './listen-url.js';
+import { type Protocol, type ProtocolContext, familyOf } from './protocol.js';
+import type { BoundListener, Destination, SendErrorCallback } from './sip-transport.js';
+
+interface StreamListener extends BoundListener {
+  server: Server;
+}
+
+interface Connection {
+  id: number;
+  socket: Socket;
+  key: string;
+  framer: StreamFramer;
+  connected: boolean;
+  /** Writes waiting for the connection to come up, with their error callbacks. */
+  queue: Array<{ buf: Buffer; onError: SendErrorCallback | undefined }> | undefined;
+  localAddress: string;
+  localPort: number;
+  remoteAddress: string;
+  remotePort: number;
+  family: 'IPv4' | 'IPv6';
+}
+
+const PONG = Buffer.from('\r\n');
+
+/** Connection ids are unique across every stream transport of a process (a flow names one). */
+let nextConnectionId = 1;
+
+export abstract class StreamProtocol implements Protocol {
+  abstract readonly name: TransportName;
+  private readonly servers: StreamListener[] = [];
+  private readonly connections = new Map<number, Connection>();
+  private readonly byRemote = new Map<string, Connection>();
+
+  constructor(protected readonly ctx: ProtocolContext) {}
+
+  /** A server for one listener; `connectionEvent` is the event a ready connection arrives by. */
+  protected abstract createServer(): Server;
+  protected abstract readonly connectionEvent: string;
+  /** Open a connection to `dest`; `readyEvent` is emitted once it can carry messages. */
+  protected abstract connect(dest: Destination, localAddress: string | undefined): { socket: Socket; readyEvent: string };
+
+  get listeners(): readonly BoundListener[] {
+    return this.servers;
+  }
+
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  listen(spec: ListenSpec): Promise<BoundListener> {
+    const family = familyOf(isIP(spec.host));
+    const server = this.createServer();
+    return new Promise((resolve, reject) => {
+      const onError = (err: NodeJS.ErrnoException): void => reject(describeListenError(formatListenUrl(spec), err));
+      server.once('error', onError);
+      server.listen({ port: spec.port, host: spec.host, ipv6Only: family === 'IPv6', backlog: 1024 }, () => {
+        server.off('error', onError);
+        const addr = server.address();
+        if (addr === null || typeof addr === 'string') {
+          reject(new Error(`${this.name} listener has no address`));
+          return;
+        }
+        const listener: StreamListener = { transport: this.name, address: addr.address, port: addr.port, family, server };
+        server.maxConnections = this.ctx.limits.maxConnections;
+        server.on('drop', () => this.ctx.events.emit('connection', this.name, 'refused'));
+        server.on(this.connectionEvent, (socket: Socket) => this.adopt(socket, true));
+        server.on('error', (err) => this.ctx.log?.warn({ err, transport: this.name }, 'stream server error'));
+        this.servers.push(listener);
+        resolve(listener);
+      });
+    });
+  }
+
+  async stop(): Promise<void> {
+    for (const conn of this.connections.values()) conn.socket.destroy();
+    this.connections.clear();
+    this.byRemote.clear();
+    const closing = this.servers.map((l) => new Promise<void>((resolve) => l.server.close(() => resolve())));
+    this.servers.length = 0;
+    await Promise.all(closing);
+  }
+
+  send(buf: Buffer, dest: Destination, onError?: SendErrorCallback): void {
+    let conn = dest.connectionId !== undefined ? this.connections.get(dest.connectionId) : undefined;
+    if (conn === undefined || conn.socket.destroyed) conn = this.byRemote.get(remoteKey(dest.address, dest.port));
+    if (conn === undefined || conn.socket.destroyed) conn = this.open(dest);
+    if (conn.queue !== undefined) conn.queue.push({ buf, onError });
+    else writeTo(conn.socket, buf, onError);
+  }
+
+  private open(dest: Destination): Connection {
+    const local = this.servers.find((l) => l.family === familyOf(isIP(dest.address)));
+    const { socket, readyEvent } = this.connect(dest, local?.address);
+    const conn = this.adopt(socket, false, { address: dest.address, port: dest.port });
+    const timer = setTimeout(() => {
+      if (!conn.connected) socket.destroy(new Error(`${this.name} connect to ${formatHostPort(dest.address, dest.port)} timed out`));
+    }, this.ctx.limits.connectTimeoutMs);
+    socket.once(readyEvent, () => {
+      clearTimeout(timer);
+      this.ctx.events.emit('connection', this.name, 'connected');
+      conn.connected = true;
+      conn.localAddress = socket.localAddress ?? '';
+      conn.localPort = socket.localPort ?? 0;
+      const queue = conn.queue ?? [];
+      conn.queue = undefined;
+      for (const item of queue) writeTo(socket, item.buf, item.onError);
+    });
+    socket.once('close', () => clearTimeout(timer));
+    return conn;
+  }
+
+  private adopt(socket: Socket, accepted: boolean, remote?: { address: string; port: number }): Connection {
+    const id = nextConnectionId++;
+    const remoteAddress = remote?.address ?? socket.remoteAddress ?? '';
+    const remotePort = remote?.port ?? socket.remotePort ?? 0;
+    const limits = this.ctx.limits;
+    const conn: Connection = {
+      id,
+      socket,
+      key: remoteKey(remoteAddress, remotePort),
+      connected: accepted,
+      queue: accepted ? undefined : [],
+      localAddress: socket.localAddress ?? '',
+      localPort: socket.localPort ?? 0,
+      remoteAddress,
+      remotePort,
+      family: familyOf(isIP(remoteAddress)),
+      framer: new StreamFramer(
+        { maxHeaderBytes: limits.maxMessageBytes, maxBodyBytes: limits.maxMessageBytes },
+        {
+          message: (buf) => this.ctx.receive(buf, this.sourceOf(conn)),
+          ping: () => {
+            this.ctx.events.emit('keepAlive', this.name);
+            if (!socket.destroyed) socket.write(PONG);
+          },
+          error: (reason, status, head) => this.onFramingError(conn, reason, status, head),
+        },
+      ),
+    };
+    if (accepted) this.ctx.events.emit('connection', this.name, 'accepted');
+    this.connections.set(id, conn);
+    this.byRemote.set(conn.key, conn);
+    socket.setNoDelay(true);
+    socket.setTimeout(limits.idleTimeoutMs);
+    socket.on('timeout', () => {
+      this.ctx.events.emit('connection', this.name, 'idle-timeout');
+      socket.destroy();
+    });
+    let partialTimer: NodeJS.Timeout | undefined;
+    socket.on('data', (chunk: Buffer) => {
+      conn.framer.push(chunk);
+      // A message that has started must finish within messageTimeoutMs.
+      if (conn.framer.bufferedBytes === 0) {
+        clearTimeout(partialTimer);
+        partialTimer = undefined;
+      } else if (partialTimer === undefined) {
+        partialTimer = setTimeout(() => {
+          this.ctx.events.emit('connection', this.name, 'partial-timeout');
+          this.ctx.log?.debug({ remote: conn.key }, 'closing connection: message not finished in time');
+          socket.destroy();
+        }, limits.messageTimeoutMs);
+        partialTimer.unref();
+      }
+    });
+    socket.on('error', (err) => {
+      this.ctx.log?.debug({ err, remote: conn.key }, 'connection error');
+      failQueue(conn, err);
+    });
+    socket.on('close', () => {
+      clearTimeout(partialTimer);
+      failQueue(conn, new Error('connection closed'));
+      this.connections.delete(id);
+      if (this.byRemote.get(conn.key) === conn) this.byRemote.delete(conn.key);
+      this.ctx.flowClosed({ transport: this.name, address: conn.remoteAddress, port: conn.remotePort, connectionId: conn.id });
+    });
+    return conn;
+  }
+
+  private sourceOf(conn: Connection): MessageSource {
+    return {
+      transport: this.name,
+      address: conn.remoteAddress,
+      port: conn.remotePort,
+      family: conn.family,
+      localAddress: conn.localAddress,
+      localPort: conn.localPort,
+      connectionId: conn.id,
+      receivedAt: performance.now(),
+    };
+  }
+
+  private onFramingError(conn: Connection, reason: string, status: 400 | 513, head: Buffer | undefined): void {
+    if (status === 513 && head !== undefined) this.ctx.rejectHead(head, this.sourceOf(conn), 513, reason);
+    else this.ctx.events.emit('badMessage', this.name, 'dropped');
+    this.ctx.log?.debug({ remote: conn.key, reason }, 'closing connection: cannot frame stream');
+    conn.socket.end();
+    conn.socket.destroySoon();
+  }
+}
+
+/** Write, reporting a failed write (connection reset after it was up) to the sender (§17.1.4). */
+function writeTo(socket: Socket, buf: Buffer, onError: SendErrorCallback | undefined): void {
+  if (onError === undefined) socket.write(buf);
+  else socket.write(buf, (err) => err && onError(err));
+}
+
+function failQueue(conn: Connection, err: Error): void {
+  const queue = conn.queue;
+  if (queue === undefined || queue.length === 0) return;
+  conn.queue = [];
+  for (const item of queue) item.onError?.(err);
+}
+
+function remoteKey(address: string, port: number): string {
+  return `${address}|${port}`;
+}
