@@ -10,10 +10,10 @@ import pino, { type Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { AlertLog } from './alerts/alert-log.js';
 import { B2bua } from './b2bua/b2bua.js';
-import { httpListenAddress, sipListenSpecs } from './config/listen.js';
+import { httpListenAddress, transportOptions as sipTransportOptions } from './config/listen.js';
 import type { ConfigResult } from './config/load.js';
 import { restartOnlyChanges } from './config/restart-only.js';
-import { REGIONS, type Config } from './config/schema.js';
+import type { Config } from './config/schema.js';
 import { type Result, errorOf, errorWithDetails } from './errors.js';
 import { Admin } from './http/admin.js';
 import type { ReloadView } from './http/admin-api.js';
@@ -21,6 +21,7 @@ import { startHttpServer } from './http/server.js';
 import { type Clock, systemClock } from './limits/clock.js';
 import { ConcurrencyTracker } from './limits/concurrency.js';
 import { GatewayMetrics } from './metrics/metrics.js';
+import { metricsSources } from './metrics/sources.js';
 import { PstnEmulator } from './pstn/emulator.js';
 import { RtpSink } from './pstn/rtp-sink.js';
 import { UserAgentCore } from './sip/dialog/index.js';
@@ -80,20 +81,11 @@ export class Gateway {
     this.cpsConsole = new CpsConsole(clock, this.alerts);
     this.current = this.compile(config);
 
-    const listen = sipListenSpecs(config);
-    const s = config.sip;
-    this.transport = new TransportLayer({
-      listen,
-      tcpIdleTimeoutMs: s.tcpIdleTimeoutMs,
-      tcpMessageTimeoutMs: s.tcpMessageTimeoutMs,
-      maxTcpConnections: s.maxTcpConnections,
-      maxMessageBytes: s.maxMessageBytes,
-      advertisedAddress: s.advertisedAddress,
-      logger: log.child({ layer: 'transport' }),
-    });
-    this.transactions = new TransactionLayer(this.transport, { timers: s.timers, tryingReason: PROVIDER_TRYING_REASON, logger: log.child({ layer: 'transaction' }) });
+    const transportOptions = sipTransportOptions(config, log.child({ layer: 'transport' }));
+    this.transport = new TransportLayer(transportOptions);
+    this.transactions = new TransactionLayer(this.transport, { timers: config.sip.timers, tryingReason: PROVIDER_TRYING_REASON, logger: log.child({ layer: 'transaction' }) });
     this.core = new UserAgentCore(this.transactions);
-    const mediaHost = listen[0]?.host ?? '127.0.0.1';
+    const mediaHost = transportOptions.listen[0]?.host ?? '127.0.0.1';
     this.rtp = new RtpSink(mediaHost, this.transport.advertise(mediaHost));
     this.emulator = new PstnEmulator(config.pstn, this.rtp);
     this.b2bua = new B2bua({ core: this.core, emulator: this.emulator, alerts: this.alerts, clock, logger: log.child({ layer: 'b2bua' }) });
@@ -108,30 +100,12 @@ export class Gateway {
     this.core.attach(this.frontDoor);
 
     this.tracker.events.on('doubleRelease', (lease, reason) => log.error({ reason, firstReason: lease.releaseReason }, 'lease released twice: this is a bug'));
-    this.metrics = new GatewayMetrics(
-      this.registry,
-      {
-        activeCalls: () => this.activeCallsByTrunk(),
-        cpsLimits: () => {
-          const { directory } = this.current;
-          return [...directory.trunks.values()].flatMap((t) => REGIONS.map((region) => ({ trunk: t.name, region, cps: this.cpsConsole.inForce(t, region).cps })));
-        },
-        concurrencyLimits: () =>
-          [...this.current.directory.trunks.values()].map((t) => {
-            const caps = t.leaseScopes.map((scope) => scope.cap).filter((c): c is number => c !== null);
-            return { trunk: t.name, cap: caps.length === 0 ? null : Math.min(...caps) };
-          }),
-        doubleReleases: () => this.tracker.doubleReleases,
-        droppedInvites: () => this.frontDoor.stats.dropped,
-        transactions: () => this.transactions.size,
-        transactionStats: () => this.transactions.stats,
-        alertCounts: () => this.alerts.counts,
-      },
-      { transport: this.transport.events, frontDoor: this.frontDoor.events, b2bua: this.b2bua.events },
-      VERSION,
-    );
+    const directory = (): Directory => this.current.directory;
+    const sources = metricsSources({ directory, cpsConsole: this.cpsConsole, tracker: this.tracker, frontDoor: this.frontDoor, transactions: this.transactions, alerts: this.alerts });
+    const events = { transport: this.transport.events, frontDoor: this.frontDoor.events, b2bua: this.b2bua.events };
+    this.metrics = new GatewayMetrics(this.registry, sources, events, VERSION);
     this.admin = new Admin({
-      directory: () => this.current.directory,
+      directory,
       b2bua: this.b2bua,
       alerts: this.alerts,
       cpsConsole: this.cpsConsole,
@@ -147,14 +121,6 @@ export class Gateway {
     const directory = new Directory(config, this.current?.directory);
     const context: AdmissionContext = { directory, tracker: this.tracker, clock: this.clock, digest: this.digest, cpsFor: (t, r) => this.cpsConsole.inForce(t, r).cps };
     return { config, directory, context };
-  }
-
-  /** Active calls per trunk: the configured ones, and any a reload removed that still has calls. */
-  private activeCallsByTrunk(): Array<{ trunk: string; active: number }> {
-    const out = new Map<string, number>();
-    for (const t of this.current.directory.trunks.values()) out.set(t.name, t.leaseScope.active);
-    for (const scope of this.tracker.busyScopes()) if (scope.kind === 'trunk' && !out.has(scope.name)) out.set(scope.name, scope.active);
-    return [...out].map(([trunk, active]) => ({ trunk, active }));
   }
 
   get config(): Config {

@@ -1,5 +1,7 @@
-/** The listen addresses of a validated configuration, parsed once. */
+/** What the SIP and HTTP listeners take from a validated configuration, parsed once. */
+import type { Logger } from 'pino';
 import { type ListenSpec, parseListenUrl } from '../sip/transport/listen-url.js';
+import type { TransportOptions } from '../sip/transport/transport-layer.js';
 import type { Config } from './schema.js';
 
 export function sipListenSpecs(config: Config): ListenSpec[] {
@@ -16,4 +18,18 @@ export function httpListenAddress(config: Config): { host: string; port: number 
   const i = hostPort.lastIndexOf(':');
   const host = hostPort.slice(0, i).replace(/^\[|\]$/g, '');
   return { host: host === 'localhost' ? '127.0.0.1' : host, port: Number(hostPort.slice(i + 1)) };
+}
+
+/** The transport layer's options: listeners, limits and the advertised address (fixed until a restart). */
+export function transportOptions(config: Config, logger: Logger | undefined): TransportOptions {
+  const s = config.sip;
+  return {
+    listen: sipListenSpecs(config),
+    tcpIdleTimeoutMs: s.tcpIdleTimeoutMs,
+    tcpMessageTimeoutMs: s.tcpMessageTimeoutMs,
+    maxTcpConnections: s.maxTcpConnections,
+    maxMessageBytes: s.maxMessageBytes,
+    advertisedAddress: s.advertisedAddress,
+    logger,
+  };
 }
