@@ -11,6 +11,9 @@ import { startTestGateway, sipTarget } from '../support/gateway.js';
 import { pbxScenario } from '../support/scenarios.js';
 import { runSipp, stepCount } from '../support/sipp.js';
 import { expectAllReleased } from '../support/assertions.js';
+import { adminClient, sampleValue } from '../support/http.js';
+import { UdpPeer, requestText, testBranch } from '../support/sip-peers.js';
+import { waitFor } from '../support/wait-for.js';
 
 const PACK = new URL('../../sip-scenarios/', import.meta.url).pathname;
 const SCENARIOS = new URL('../scenarios/', import.meta.url).pathname;
@@ -185,8 +188,28 @@ describe('other refusals', () => {
       extraArgs: ['-key', 'trunk', 'nosuchtrunk.pstn.twilio.com'],
     });
     expect(stepCount(r, /^\d+_100_Recv$/)).toBe(0);
-    expect(gateway.frontDoor.stats.dropped).toBeGreaterThanOrEqual(3);
     expect((gateway.metrics.transport.messages.out.get('udp')?.size ?? 0)).toBe(0);
+    expect(gateway.frontDoor.stats.dropped).toBe(3);
+  });
+
+  it('a dropped INVITE is counted once: its retransmissions are absorbed, not dropped again', async () => {
+    gateway = await startTestGateway({ sip: { fallbackTrunk: null } });
+    const g = gateway;
+    const peer = await UdpPeer.open();
+    try {
+      const invite = requestText({ method: 'INVITE', uri: 'sip:+14155550123@nosuchtrunk.pstn.twilio.com', via: `SIP/2.0/UDP ${peer.hostPort};branch=${testBranch()};rport` });
+      const target = g.address('udp');
+      for (let i = 0; i < 4; i++) await peer.send(invite, target.port, target.address);
+      await waitFor(() => g.metrics.transport.count('in', 'udp', 'INVITE') === 4, { what: 'the four copies at the gateway' });
+      expect(g.frontDoor.stats.dropped).toBe(1);
+      expect(g.transactions.stats.retransmissionsAbsorbed).toBe(3);
+      expect(peer.arrivals).toHaveLength(0);
+      const metrics = await adminClient(g).metrics();
+      expect(sampleValue(metrics, 'trunkgate_invites_dropped_total', { reason: 'unknown_domain' })).toBe(1);
+      expect(sampleValue(metrics, 'trunkgate_sip_transaction_events_total', { event: 'retransmission_absorbed' })).toBe(3);
+    } finally {
+      await peer.close();
+    }
   });
 
   it('with unknownDomain: reject, an unknown domain gets 403 Forbidden', async () => {

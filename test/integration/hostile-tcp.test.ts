@@ -6,6 +6,7 @@ import { type Socket, connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../src/gateway.js';
 import { startTestGateway, sipTarget } from '../support/gateway.js';
+import { adminClient, sampleValue } from '../support/http.js';
 import { runSipp, startSipp } from '../support/sipp.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -58,6 +59,12 @@ describe('TCP abuse', () => {
     expect(g.metrics.transport.connectionEvents('tcp', 'partial-timeout')).toBeGreaterThanOrEqual(100);
     expect(g.metrics.transport.connectionEvents('tcp', 'idle-timeout')).toBeGreaterThanOrEqual(50);
     await waitFor(() => g.transport.connectionCount === 0, { what: 'no TCP connections left' });
+    // and /metrics says so
+    const metrics = await adminClient(g).metrics();
+    const events = (event: string): number | undefined => sampleValue(metrics, 'trunkgate_sip_connection_events_total', { transport: 'tcp', event });
+    expect(events('partial_timeout')).toBe(g.metrics.transport.connectionEvents('tcp', 'partial-timeout'));
+    expect(events('idle_timeout')).toBe(g.metrics.transport.connectionEvents('tcp', 'idle-timeout'));
+    expect(events('accepted')).toBeGreaterThanOrEqual(150);
   }, 30_000);
 
   it('a Content-Length far over the limit gets 513 Message Too Large and the connection is closed', async () => {
@@ -117,6 +124,9 @@ describe('TCP abuse', () => {
     await waitFor(() => storm.filter((s) => !s.destroyed).length <= cap, { timeoutMs: 15_000, what: 'the excess connections to be closed' });
     console.log(`connection storm: ${opened + refused} attempts, ${storm.filter((s) => !s.destroyed).length} kept, ${g.metrics.transport.connectionEvents('tcp', 'refused')} refused by the cap`);
     expect(g.metrics.transport.connectionEvents('tcp', 'refused')).toBeGreaterThanOrEqual(10_000 - cap - 1);
+    expect(sampleValue(await adminClient(g).metrics(), 'trunkgate_sip_connection_events_total', { transport: 'tcp', event: 'refused' })).toBe(
+      g.metrics.transport.connectionEvents('tcp', 'refused'),
+    );
     expect(g.transport.connectionCount).toBeLessThanOrEqual(cap);
     // a new UDP call during the storm completes …
     const r = await runSipp({ scenario: PACK + 'basic-call.xml', target: sipTarget(g), called: '+14155550123', calls: 3, rate: 10, extraArgs: ['-key', 'trunk', 'demo.pstn.twilio.com'] });

@@ -3,6 +3,8 @@
  * HELP and TYPE, one registry per gateway, and counts that follow a real
  * SIPp call.
  */
+import { createSocket } from 'node:dgram';
+import { connect } from 'node:net';
 import { register as globalRegistry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Gateway, VERSION } from '../../src/gateway.js';
@@ -46,6 +48,23 @@ describe('/metrics of a running gateway', () => {
     expect(sampleValue(text, 'trunkgate_lease_double_release_total')).toBe(0);
     // never the process-global registry
     expect(globalRegistry.getSingleMetric('trunkgate_build_info')).toBeUndefined();
+  });
+
+  it('counts CRLF keep-alive pings on UDP and TCP (RFC 5626), and a TCP ping gets its CRLF pong', async () => {
+    const g = await start();
+    const udp = createSocket('udp4');
+    try {
+      await new Promise<void>((resolve) => udp.send('\r\n\r\n', g.address('udp').port, '127.0.0.1', () => resolve()));
+    } finally {
+      udp.close();
+    }
+    const tcp = connect(g.address('tcp').port, '127.0.0.1');
+    const pong = new Promise<string>((resolve) => tcp.once('data', (d: Buffer) => resolve(d.toString())));
+    tcp.write('\r\n\r\n');
+    expect(await pong).toBe('\r\n');
+    tcp.destroy();
+    await waitFor(async () => sampleValue(await adminClient(g).metrics(), 'trunkgate_sip_keepalives_total', { transport: 'tcp' }) === 1, { what: 'the TCP ping counted' });
+    expect(sampleValue(await adminClient(g).metrics(), 'trunkgate_sip_keepalives_total', { transport: 'udp' })).toBe(1);
   });
 
   it('two gateways in one process have independent registries: a call on one leaves the other unchanged', async () => {
