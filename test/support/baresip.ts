@@ -91,7 +91,7 @@ export interface Baresip {
   sipTrace(): TracedSip[];
   /** stdout and stderr so far (bounded). */
   output(): string;
-  /** SIGTERM (baresip hangs up its calls), SIGKILL after `timeoutMs`; resolves when it has exited and its dir is removed. */
+  /** SIGTERM (baresip hangs up its calls), again after 1 s, SIGKILL after `timeoutMs`; resolves when it has exited and its dir is removed. */
   stop(timeoutMs?: number): Promise<void>;
 }
 
@@ -358,8 +358,11 @@ async function startOnce(options: BaresipOptions): Promise<Baresip> {
       socket.destroy();
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');
+        // a registered UA un-registers first and may wait for a gone registrar: a second SIGTERM forces the exit
+        const again = setTimeout(() => child.kill('SIGTERM'), Math.min(1000, timeoutMs / 2));
         const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
         await exited;
+        clearTimeout(again);
         clearTimeout(timer);
       }
       rmSync(dir, { recursive: true, force: true });
