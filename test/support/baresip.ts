@@ -227,11 +227,15 @@ async function startOnce(options: BaresipOptions): Promise<Baresip> {
   };
   child.stdout.on('data', append);
   child.stderr.on('data', append);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.once('error', (e) => append(Buffer.from(`spawn error: ${e.message}\n`)));
   const backstop = setTimeout(() => child.kill('SIGKILL'), (maxSeconds + 10) * 1000);
   backstop.unref();
-  void exited.then(() => clearTimeout(backstop));
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      clearTimeout(backstop);
+      resolve();
+    }),
+  );
+  child.once('error', (e) => append(Buffer.from(`spawn error: ${e.message}\n`)));
 
   const kill = async (): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
