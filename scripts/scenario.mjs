@@ -126,7 +126,7 @@ const REASONS = {
  */
 function predict(trunk) {
   const region = trunk.regions.find((r) => r.region === trunk.homeRegion) ?? trunk.regions[0];
-  const limiter = createRateLimiter(trunk.cpsAlgorithm, region.cps, region.burst);
+  const limiter = createRateLimiter(trunk.cpsAlgorithm, region.cps, region.burst, region.toleranceMs ?? 0);
   const caps = [trunk.concurrency.trunkCap, trunk.concurrency.accountCap].filter((c) => c !== null);
   const cap = caps.length > 0 ? Math.min(...caps) : Infinity;
   const startActive = trunk.concurrency.accountActive;
@@ -236,7 +236,8 @@ async function main() {
     const r = prediction.region;
     const capText = Number.isFinite(prediction.cap) ? `${prediction.cap} at once` : 'no cap';
     const tol = Math.max(1, Math.ceil(prediction.admitted * 0.05)) + (Number.isFinite(prediction.cap) && prediction.leaseMs > 0 ? 1 : 0);
-    console.log(`  prediction   CPS ${r.cps} (${trunk.cpsAlgorithm}, burst ${r.burst}), concurrency ${capText}${prediction.leaseMs > 0 ? `, each call holding ${prediction.leaseMs} ms` : ''}:`);
+    const tolerance = r.toleranceMs > 0 ? `, tolerance ${r.toleranceMs} ms` : '';
+    console.log(`  prediction   CPS ${r.cps} (${trunk.cpsAlgorithm}, burst ${r.burst}${tolerance}), concurrency ${capText}${prediction.leaseMs > 0 ? `, each call holding ${prediction.leaseMs} ms` : ''}:`);
     console.log(`               ${prediction.admitted} admitted, ${prediction.cps} × CPS 503, ${prediction.conc} × concurrency 503 (± ${tol} for timing)`);
     if (Math.abs(admitted - prediction.admitted) > tol) {
       verdict = false;

@@ -87,6 +87,11 @@ const HttpSchema = z.strictObject({
 const CpsSchema = z.strictObject({
   algorithm: z.enum(['token-bucket', 'sliding-window', 'fixed-window']).default('token-bucket'),
   selfServeMaxCps: cps.default(5),
+  /**
+   * How early (ms) a call setup may arrive and still be admitted by the token
+   * bucket (GCRA's τ); null: 10% of one token's interval, at most 100 ms
+   */
+  toleranceMs: z.number().min(0).max(10_000).nullable().default(null),
 });
 
 const AccountLimitsSchema = z.strictObject({
@@ -170,7 +175,7 @@ export const ConfigSchema = z
     shutdown: ShutdownSchema.default({ drainMs: 30_000 }),
     http: HttpSchema.default({ listen: '127.0.0.1:8080', token: null }),
     blocklist: z.array(numberPattern).default([]),
-    cps: CpsSchema.default({ algorithm: 'token-bucket', selfServeMaxCps: 5 }),
+    cps: CpsSchema.default({ algorithm: 'token-bucket', selfServeMaxCps: 5, toleranceMs: null }),
     accounts: z.array(AccountSchema).default([]),
     trunks: z.array(TrunkSchema).default([]),
     pstn: PstnSchema.default(PstnSchema.parse({})),

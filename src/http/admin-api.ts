@@ -18,6 +18,8 @@ export interface RegionCpsView {
   /** Admissions available right now (token-bucket tokens or window room); null before the first call. */
   available: number | null;
   burst: number;
+  /** How early (ms) a setup may come and still be admitted (token bucket; 0 for the windows). */
+  toleranceMs: number;
 }
 
 export interface TrunkView {

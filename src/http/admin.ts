@@ -10,7 +10,8 @@ import { REGIONS } from '../config/schema.js';
 import { type Result, errorOf } from '../errors.js';
 import type { Clock } from '../limits/clock.js';
 import type { CpsConsole } from '../termination/cps-console.js';
-import type { CompiledTrunk, Directory } from '../termination/directory.js';
+import { type CompiledTrunk, type Directory, trunkCpsSettings } from '../termination/directory.js';
+import { defaultToleranceMs } from '../limits/rate-limiters.js';
 import type { AdminApi, CallView, ReloadView, TrunkView } from './admin-api.js';
 import type { CpsChangeBody } from './bodies.js';
 
@@ -67,7 +68,7 @@ export class Admin implements AdminApi {
       cpsAlgorithm: config.cps.algorithm,
       regions: REGIONS.map((region) => {
         const inForce = this.parts.cpsConsole.inForce(t, region);
-        const limiter = t.cps.get(region)?.peek({ algorithm: config.cps.algorithm, cps: inForce.cps, burst: t.config.burst });
+        const limiter = t.cps.get(region)?.peek(trunkCpsSettings(config, t, inForce.cps));
         return {
           region,
           cps: inForce.cps,
@@ -75,6 +76,7 @@ export class Admin implements AdminApi {
           pending: inForce.pending === undefined ? null : { cps: inForce.pending.cps, effectiveAt: new Date(inForce.pending.effectiveAtMs).toISOString() },
           available: limiter === undefined ? null : limiter.available(now),
           burst: limiter?.burst ?? Math.max(1, t.config.burst ?? Math.ceil(inForce.cps)),
+          toleranceMs: limiter?.toleranceMs ?? (config.cps.algorithm === 'token-bucket' ? (config.cps.toleranceMs ?? defaultToleranceMs(inForce.cps)) : 0),
         };
       }),
       pooledCps: account.config.pooledCps === undefined ? null : { ...account.config.pooledCps },

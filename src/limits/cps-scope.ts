@@ -5,13 +5,15 @@
  * a fresh limiter, so limits swap atomically. Scopes are made when the
  * configuration is compiled and handed on to the next compilation on reload.
  */
-import { type CpsAlgorithm, type RateLimiter, createRateLimiter } from './rate-limiters.js';
+import { type CpsAlgorithm, type RateLimiter, createRateLimiter, defaultToleranceMs } from './rate-limiters.js';
 
 export interface CpsSettings {
   algorithm: CpsAlgorithm;
   cps: number;
   /** Token-bucket capacity; null: the default (cps, at least 1). */
   burst: number | null;
+  /** Token-bucket tolerance (GCRA's τ), ms; null: the default (10% of one token's interval, at most 100). */
+  toleranceMs: number | null;
 }
 
 export class CpsScope {
@@ -28,7 +30,7 @@ export class CpsScope {
   limiter(settings: CpsSettings): RateLimiter {
     const c = this.current;
     if (c !== undefined && sameSettings(c.settings, settings)) return c.limiter;
-    const limiter = createRateLimiter(settings.algorithm, settings.cps, settings.burst);
+    const limiter = createRateLimiter(settings.algorithm, settings.cps, settings.burst, settings.toleranceMs ?? defaultToleranceMs(settings.cps));
     this.current = { limiter, settings: { ...settings } };
     return limiter;
   }
@@ -47,5 +49,5 @@ export class CpsScope {
 }
 
 function sameSettings(a: CpsSettings, b: CpsSettings): boolean {
-  return a.algorithm === b.algorithm && a.cps === b.cps && a.burst === b.burst;
+  return a.algorithm === b.algorithm && a.cps === b.cps && a.burst === b.burst && a.toleranceMs === b.toleranceMs;
 }

@@ -4,7 +4,7 @@
  * (`giveBack`). They keep no timers: time comes from the caller's clock.
  *
  * Accuracy contract (property-tested): over any run,
- *   admitted ≤ burst + cps × elapsed seconds,
+ *   admitted ≤ burst + cps × (elapsed + tolerance) seconds,
  * and under steady overload, admitted ≥ cps × elapsed − 1.
  */
 
@@ -16,6 +16,8 @@ export interface RateLimiter {
   readonly cps: number;
   /** The most admissions that can happen at once (token-bucket capacity; N of the windows). */
   readonly burst: number;
+  /** How early an arrival may come and still be admitted (GCRA's τ; token bucket only, else 0). */
+  readonly toleranceMs: number;
   tryTake(nowMs: number): boolean;
   /** Undo the last `tryTake` that returned true (a later check refused the call). */
   giveBack(nowMs: number): void;
@@ -24,21 +26,38 @@ export interface RateLimiter {
 }
 
 /**
+ * The default tolerance (SPEC §9): 10% of one token's interval, at most
+ * 100 ms, so a PBX pacing exactly at its CPS is never refused for jitter.
+ */
+export function defaultToleranceMs(cps: number): number {
+  return cps <= 0 ? 0 : Math.min(100, 100 / cps);
+}
+
+/**
  * Token bucket (the default): refills at `cps` tokens per second up to
- * `burst` (default: cps, at least 1); a setup takes one token.
+ * `burst` (default: cps, at least 1); a setup takes one token. With a
+ * tolerance τ, a setup is admitted up to τ early (GCRA's τ): the bucket may
+ * lend the tokens τ would refill, so it admits while it holds at least
+ * 1 − cps × τ, and never more than burst + cps × (elapsed + τ) over a run.
  */
 export class TokenBucket implements RateLimiter {
   readonly algorithm = 'token-bucket' as const;
   readonly burst: number;
+  readonly toleranceMs: number;
+  /** The fewest tokens a take may leave: minus what τ refills. */
+  private readonly floor: number;
   private tokens: number;
   private last: number | undefined;
 
   constructor(
     readonly cps: number,
     burst?: number | null,
+    toleranceMs = 0,
   ) {
     // CPS 0 admits nothing; otherwise at least one call can pass at once.
     this.burst = cps <= 0 ? 0 : Math.max(1, burst ?? Math.ceil(cps));
+    this.toleranceMs = cps <= 0 ? 0 : Math.max(0, toleranceMs);
+    this.floor = -(this.toleranceMs * cps) / 1000;
     this.tokens = this.burst;
   }
 
@@ -55,7 +74,7 @@ export class TokenBucket implements RateLimiter {
 
   tryTake(now: number): boolean {
     this.refill(now);
-    if (this.tokens >= 1) {
+    if (this.burst > 0 && this.tokens - 1 >= this.floor - 1e-9) {
       this.tokens -= 1;
       return true;
     }
@@ -67,9 +86,10 @@ export class TokenBucket implements RateLimiter {
     this.tokens = Math.min(this.burst, this.tokens + 1);
   }
 
+  /** Whole and fractional tokens held (3 decimals); 0 while τ's loan is being paid back. */
   available(now: number): number {
     this.refill(now);
-    return Math.floor(this.tokens * 1000) / 1000;
+    return Math.max(0, Math.floor(this.tokens * 1000) / 1000);
   }
 }
 
@@ -88,6 +108,7 @@ export function windowShape(cps: number): { limit: number; windowMs: number } {
 export class SlidingWindow implements RateLimiter {
   readonly algorithm = 'sliding-window' as const;
   readonly burst: number;
+  readonly toleranceMs = 0;
   private readonly windowMs: number;
   /** Admission times, oldest first (a ring of `limit` entries). */
   private readonly times: number[] = [];
@@ -126,6 +147,7 @@ export class SlidingWindow implements RateLimiter {
 export class FixedWindow implements RateLimiter {
   readonly algorithm = 'fixed-window' as const;
   readonly burst: number;
+  readonly toleranceMs = 0;
   private readonly windowMs: number;
   private window = Number.NEGATIVE_INFINITY;
   private count = 0;
@@ -162,10 +184,11 @@ export class FixedWindow implements RateLimiter {
   }
 }
 
-export function createRateLimiter(algorithm: CpsAlgorithm, cps: number, burst?: number | null): RateLimiter {
+/** A limiter; `toleranceMs` applies to the token bucket (the windows have none). */
+export function createRateLimiter(algorithm: CpsAlgorithm, cps: number, burst?: number | null, toleranceMs = 0): RateLimiter {
   switch (algorithm) {
     case 'token-bucket':
-      return new TokenBucket(cps, burst);
+      return new TokenBucket(cps, burst, toleranceMs);
     case 'sliding-window':
       return new SlidingWindow(cps);
     case 'fixed-window':

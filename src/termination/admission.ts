@@ -28,7 +28,7 @@ import { ACCEPTED_CODECS, SDP_CONTENT_TYPE, pickCodec, readAudioOffer } from '..
 import { isE164, numberMatches } from '../numbers/number-patterns.js';
 import { type SipRequest, parseBoundedInt, parseNameAddr, parseUri, splitList } from '../sip/message/index.js';
 import type { DigestAuth } from './digest.js';
-import type { CompiledTrunk, Directory, TrunkMatch } from './directory.js';
+import { type CompiledTrunk, type Directory, type TrunkMatch, pooledCpsSettings, trunkCpsSettings } from './directory.js';
 import { unsupportedRequired } from './extensions.js';
 
 /** Outcome label of `trunkgate_call_attempts_total` (a closed set). */
@@ -222,14 +222,14 @@ export const ORDERED_CHECKS: ReadonlyArray<readonly [string, Check]> = [
 function trunkLimiter(trunk: CompiledTrunk, region: Region, ctx: AdmissionContext): RateLimiter {
   const scope = trunk.cps.get(region);
   if (scope === undefined) throw new Error(`trunk ${trunk.name} has no CPS scope for ${region}`);
-  return scope.limiter({ algorithm: ctx.directory.config.cps.algorithm, cps: ctx.cpsFor(trunk, region), burst: trunk.config.burst });
+  return scope.limiter(trunkCpsSettings(ctx.directory.config, trunk, ctx.cpsFor(trunk, region)));
 }
 
 function pooledLimiter(trunk: CompiledTrunk, region: Region, ctx: AdmissionContext): RateLimiter | undefined {
   const scope = trunk.account.pooledCps.get(region);
   const pooled = trunk.account.config.pooledCps?.[region];
   if (scope === undefined || pooled === undefined) return undefined;
-  return scope.limiter({ algorithm: ctx.directory.config.cps.algorithm, cps: pooled, burst: null });
+  return scope.limiter(pooledCpsSettings(ctx.directory.config, pooled));
 }
 
 /**

@@ -12,7 +12,7 @@ import { cidrMatcher } from '../config/cidr.js';
 import { type Route, parseRoute } from '../config/route.js';
 import { accountTrunkingCap } from '../limits/account-limits.js';
 import { LeaseScope } from '../limits/concurrency.js';
-import { CpsScope } from '../limits/cps-scope.js';
+import { CpsScope, type CpsSettings } from '../limits/cps-scope.js';
 import { edgeByLabel } from './edges.js';
 
 export interface CompiledAccount {
@@ -56,6 +56,16 @@ export function maxCallDurationMs(account: AccountConfig): number {
   if (override !== undefined) return Math.round(override * 1000);
   if (account.type === 'trial') return 10 * 60 * 1000;
   return (account.extendedCallDuration ? 24 : 4) * 60 * 60 * 1000;
+}
+
+/** The limiter settings of a trunk's CPS scope, for the CPS in force (the file's or the Console's). */
+export function trunkCpsSettings(config: Config, trunk: CompiledTrunk, cps: number): CpsSettings {
+  return { algorithm: config.cps.algorithm, cps, burst: trunk.config.burst, toleranceMs: config.cps.toleranceMs };
+}
+
+/** The limiter settings of an account's pooled CPS scope. */
+export function pooledCpsSettings(config: Config, cps: number): CpsSettings {
+  return { algorithm: config.cps.algorithm, cps, burst: null, toleranceMs: config.cps.toleranceMs };
 }
 
 /** An account's SID when the config gives none: stable across restarts. */

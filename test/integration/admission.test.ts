@@ -6,6 +6,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../src/gateway.js';
+import { createRateLimiter, defaultToleranceMs } from '../../src/limits/rate-limiters.js';
 import type { AdmissionDecision } from '../../src/termination/admission.js';
 import { startTestGateway, sipTarget } from '../support/gateway.js';
 import { pbxScenario } from '../support/scenarios.js';
@@ -74,12 +75,62 @@ describe('CPS: 5× overload for 10 s, counted by SIPp, held to the accuracy cont
     expect(rejected).toHaveLength(refused);
     expect(rejected.every((d) => d.decision.kind === 'reject' && d.decision.reason === 'Trunk CPS limit exceeded' && d.decision.outcome === 'cps_limited')).toBe(true);
     expect(g.alerts.counts.get(32001)).toBe(refused);
-    // SPEC §4.3: admitted ≤ burst + CPS × elapsed, and ≥ CPS × elapsed − 1 under steady overload
+    // SPEC §4.3, §9: admitted ≤ burst + CPS × (elapsed + τ), and ≥ CPS × elapsed − 1 under steady overload
     const elapsed = ((decisions[decisions.length - 1]?.at ?? 0) - (decisions[0]?.at ?? 0)) / 1000;
     const burst = Math.max(1, Math.ceil(cps));
-    expect(ok).toBeLessThanOrEqual(burst + cps * elapsed);
+    expect(ok).toBeLessThanOrEqual(burst + cps * (elapsed + defaultToleranceMs(cps) / 1000));
     expect(ok).toBeGreaterThanOrEqual(cps * elapsed - 1);
     await expectAllReleased(g);
+  });
+});
+
+describe('CPS: a PBX pacing at exactly its CPS is never refused for jitter (SPEC §9, cps.toleranceMs)', () => {
+  /** What the limits predict for `calls` evenly spaced at `rate`: the trunk's own limiter, as the scenario runner uses it. */
+  function predicted(cps: number, rate: number, calls: number): number {
+    const limiter = createRateLimiter('token-bucket', cps, null, defaultToleranceMs(cps));
+    let admitted = 0;
+    for (let i = 0; i < calls; i++) if (limiter.tryTake(1_700_000_000_000 + (i * 1000) / rate)) admitted++;
+    return admitted;
+  }
+
+  async function offer(cps: number, rate: number, calls: number): Promise<{ ok: number; refused: number }> {
+    gateway = await startTestGateway({ trunks: [trunk({ cps: { default: cps } })] });
+    const r = await runSipp({
+      scenario: PACK + 'cps-burst.xml',
+      target: sipTarget(gateway),
+      called: '+14155550123',
+      calls,
+      rate,
+      timeoutSeconds: 40,
+      traceCounts: true,
+      extraArgs: TRUNK_HOST,
+    });
+    expect(r.failed, r.errorLog).toBe(0);
+    const result = { ok: stepCount(r, /^\d+_200_Recv$/), refused: stepCount(r, /^\d+_503_Recv$/) };
+    expect(result.ok + result.refused).toBe(calls);
+    await expectAllReleased(gateway);
+    return result;
+  }
+
+  it.each([
+    [1, 8],
+    [5, 40],
+    [20, 160],
+  ])('CPS %i, SIPp at exactly %i calls over 8 s: none refused', async (cps, calls) => {
+    const r = await offer(cps, cps, calls);
+    expect(r).toEqual({ ok: calls, refused: 0 });
+  });
+
+  it.each([
+    [1, 10],
+    [5, 50],
+    [20, 200],
+  ])('CPS %i at twice the rate (%i calls): refusals as the limiter predicts', async (cps, calls) => {
+    const r = await offer(cps, 2 * cps, calls);
+    const expected = predicted(cps, 2 * cps, calls);
+    expect(expected).toBeLessThan(calls);
+    // SIPp's pacing is not exact: ± 1, or 5% of the admitted calls
+    expect(Math.abs(r.ok - expected)).toBeLessThanOrEqual(Math.max(1, Math.ceil(expected * 0.05)));
   });
 });
 

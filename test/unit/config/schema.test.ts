@@ -79,7 +79,7 @@ describe('defaults are explicit (SPEC §7.2)', () => {
       shutdown: { drainMs: 30_000 },
       http: { listen: '127.0.0.1:8080', token: null },
       blocklist: [],
-      cps: { algorithm: 'token-bucket', selfServeMaxCps: 5 },
+      cps: { algorithm: 'token-bucket', selfServeMaxCps: 5, toleranceMs: null },
       accounts: [],
       trunks: [],
       pstn: { answerAfterMs: 1000, earlyMedia: false, ringTimeoutMs: 60_000, hangupAfterMs: null, rules: [] },

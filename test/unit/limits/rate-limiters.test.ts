@@ -9,6 +9,7 @@ import {
   SlidingWindow,
   TokenBucket,
   createRateLimiter,
+  defaultToleranceMs,
   windowShape,
 } from '../../../src/limits/rate-limiters.js';
 
@@ -127,6 +128,75 @@ describe('TokenBucket', () => {
     b.giveBack(T0);
     expect(b.available(T0)).toBe(2);
     expect(takes(b, T0, 3)).toEqual([true, true, false]);
+  });
+});
+
+describe('TokenBucket with a tolerance (GCRA τ, SPEC §9)', () => {
+  it('the default tolerance is 10% of one token’s interval, at most 100 ms', () => {
+    expect([0.5, 1, 5, 20, 100, 0].map(defaultToleranceMs)).toEqual([100, 100, 20, 5, 1, 0]);
+  });
+
+  it('a scope without a tolerance setting uses the default', () => {
+    expect(new CpsScope('trunk', 'acme', 'us1').limiter({ algorithm: 'token-bucket', cps: 5, burst: null, toleranceMs: null }).toleranceMs).toBe(20);
+    expect(new CpsScope('trunk', 'acme', 'us1').limiter({ algorithm: 'token-bucket', cps: 5, burst: null, toleranceMs: 0 }).toleranceMs).toBe(0);
+    expect(new CpsScope('trunk', 'acme', 'us1').limiter({ algorithm: 'sliding-window', cps: 5, burst: null, toleranceMs: null }).toleranceMs).toBe(0);
+  });
+
+  it('admits a setup up to τ early, not earlier; the loan is paid back by the next interval', () => {
+    const b = new TokenBucket(1, 1, 100);
+    expect(b.tryTake(T0)).toBe(true);
+    expect(b.tryTake(T0 + 899)).toBe(false);
+    expect(b.tryTake(T0 + 900)).toBe(true); // 100 ms early
+    expect(b.available(T0 + 900)).toBe(0); // owing 0.1 token, shown as 0
+    expect(b.tryTake(T0 + 1799)).toBe(false);
+    expect(b.tryTake(T0 + 1800)).toBe(false); // early again relative to the loan: 200 ms before its token
+    expect(b.tryTake(T0 + 1900)).toBe(true);
+  });
+
+  it('the 0.9993-s gap a PBX pacing at 1 call/s really produced is admitted (it was refused without τ)', () => {
+    const times = [T0, T0 + 999.3, T0 + 1999.3, T0 + 2998.6];
+    expect(admittedTimes(new TokenBucket(1, 1, 0), times)).toHaveLength(2);
+    expect(admittedTimes(new TokenBucket(1, 1, defaultToleranceMs(1)), times)).toHaveLength(4);
+  });
+
+  it('CPS 0 admits nothing, whatever the tolerance', () => {
+    const b = new TokenBucket(0, null, 100);
+    expect(takes(b, T0, 3)).toEqual([false, false, false]);
+    expect(b.toleranceMs).toBe(0);
+  });
+
+  it('pacing at exactly the CPS with jitter of up to ±τ/2 is never refused (any burst)', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...LISTED_CPS),
+        fc.option(fc.integer({ min: 1, max: 5 }), { nil: null }),
+        startArb,
+        fc.array(fc.double({ min: -0.5, max: 0.5, noNaN: true }), { minLength: 2, maxLength: 200 }),
+        (cps, burst, start, jitter) => {
+          const tau = defaultToleranceMs(cps);
+          const b = new TokenBucket(cps, burst, tau);
+          const times = jitter.map((j, i) => start + (i * 1000) / cps + j * tau);
+          expect(admittedTimes(b, times)).toHaveLength(times.length);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('over any arrivals: admitted ≤ burst + cps × (elapsed + τ)', () => {
+    fc.assert(
+      fc.property(cpsArb, fc.option(fc.integer({ min: 1, max: 20 }), { nil: null }), fc.double({ min: 0, max: 500, noNaN: true }), startArb, gapUnitsArb, (cps, burst, tau, start, gaps) => {
+        const b = new TokenBucket(cps, burst, tau);
+        const times = arrivals(start, cps, gaps);
+        const admitted = admittedTimes(b, times);
+        for (let i = 0; i < admitted.length; i++) {
+          for (let j = i + 1; j < admitted.length; j++) {
+            expect(j - i + 1).toBeLessThanOrEqual(upperBound(b, (admitted[j] as number) - (admitted[i] as number)));
+          }
+        }
+      }),
+      { numRuns: 200 },
+    );
   });
 });
 
@@ -296,7 +366,7 @@ function arrivals(start: number, cps: number, gapUnits: readonly number[]): numb
  */
 function upperBound(limiter: RateLimiter, elapsedMs: number): number {
   const burst = limiter.algorithm === 'fixed-window' ? 2 * limiter.burst : limiter.burst;
-  return burst + (limiter.cps * (elapsedMs + CLOCK_RESOLUTION_MS)) / 1000 + EPS;
+  return burst + (limiter.cps * (elapsedMs + limiter.toleranceMs + CLOCK_RESOLUTION_MS)) / 1000 + EPS;
 }
 
 describe('accuracy contract: admitted ≤ burst + cps × elapsed (SPEC §4.3)', () => {
@@ -522,7 +592,7 @@ describe('known limits of the accuracy contract (reported to the lead; pinned so
 });
 
 describe('CpsScope', () => {
-  const settings = (algorithm: CpsAlgorithm, cps: number, burst: number | null = null): CpsSettings => ({ algorithm, cps, burst });
+  const settings = (algorithm: CpsAlgorithm, cps: number, burst: number | null = null, toleranceMs: number | null = null): CpsSettings => ({ algorithm, cps, burst, toleranceMs });
 
   it('keeps a limiter and its state while the settings stay the same', () => {
     const scope = new CpsScope('trunk', 'acme', 'us1');
@@ -536,17 +606,18 @@ describe('CpsScope', () => {
     expect(scope.peek(settings('token-bucket', 1))).toBe(a);
   });
 
-  it.each<[string, CpsAlgorithm, number, number | null]>([
-    ['a new CPS', 'token-bucket', 2, null],
-    ['a new algorithm', 'sliding-window', 1, null],
-    ['a new burst', 'token-bucket', 1, 3],
-  ])('%s gives a fresh limiter with full capacity', (_name, algorithm, cps, burst) => {
+  it.each<[string, CpsAlgorithm, number, number | null, number | null]>([
+    ['a new CPS', 'token-bucket', 2, null, null],
+    ['a new algorithm', 'sliding-window', 1, null, null],
+    ['a new burst', 'token-bucket', 1, 3, null],
+    ['a new tolerance', 'token-bucket', 1, null, 5],
+  ])('%s gives a fresh limiter with full capacity', (_name, algorithm, cps, burst, toleranceMs) => {
     const scope = new CpsScope('trunk', 'acme', 'us1');
     const old = scope.limiter(settings('token-bucket', 1));
     old.tryTake(T0);
     // peek with the new settings: the old limiter no longer describes the limit
-    expect(scope.peek(settings(algorithm, cps, burst))).toBeUndefined();
-    const fresh = scope.limiter(settings(algorithm, cps, burst));
+    expect(scope.peek(settings(algorithm, cps, burst, toleranceMs))).toBeUndefined();
+    const fresh = scope.limiter(settings(algorithm, cps, burst, toleranceMs));
     expect(fresh).not.toBe(old);
     expect([fresh.algorithm, fresh.cps]).toEqual([algorithm, cps]);
     expect(fresh.tryTake(T0)).toBe(true);
@@ -578,7 +649,7 @@ describe('CpsScope', () => {
 
   it('a limiter reads time from the caller (a ManualClock moved by hand)', () => {
     const clock = new ManualClock(T0);
-    const b = new CpsScope('trunk', 'acme', 'us1').limiter(settings('token-bucket', 1));
+    const b = new CpsScope('trunk', 'acme', 'us1').limiter(settings('token-bucket', 1, null, 0));
     expect(b.tryTake(clock.now())).toBe(true);
     clock.advance(999);
     expect(b.tryTake(clock.now())).toBe(false);
