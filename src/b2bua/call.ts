@@ -132,7 +132,7 @@ export class Call implements BLegEvents, DialogUsage {
   progress(status: number, reason: string, sdp: RelayedBody | undefined, headers: RelayedHeaders = []): void {
     if (this.state !== 'setup' && this.state !== 'early') return;
     this.state = 'early';
-    this.replyInvite(status, reason, this.replyOptions(sdp, headers));
+    this.a.provisional(status, reason, this.replyOptions(sdp, headers));
   }
 
   answer(sdp: RelayedBody | undefined, headers: RelayedHeaders = []): void {
@@ -142,8 +142,7 @@ export class Call implements BLegEvents, DialogUsage {
     }
     this.state = 'answered';
     this.answeredAt = this.clock.now();
-    const options = this.replyOptions(sdp, headers);
-    this.a.answer(200, { ...options, headers: options.headers?.filter(([n]) => n !== 'Contact') }, () => this.onNoAck());
+    this.a.answer(200, this.replyOptions(sdp, headers), () => this.onNoAck());
     this.settle();
     this.maxDurationTimer = setTimeout(() => this.onMaxDuration(), this.info.maxDurationMs);
     this.maxDurationTimer.unref();
@@ -334,8 +333,9 @@ export class Call implements BLegEvents, DialogUsage {
     this.hooks.ended(this, disposition);
   }
 
+  /** Options of a 18x or 2xx to the INVITE (the A-leg adds Record-Route and Contact). */
   private replyOptions(sdp: RelayedBody | undefined, headers: RelayedHeaders): ReplyOptions {
-    const all: Array<readonly [string, string]> = [['Contact', this.a.dialog.localContact], ['Allow', ALLOW], ...headers];
+    const all: Array<readonly [string, string]> = [['Allow', ALLOW], ...headers];
     return sdp === undefined ? { headers: all } : { headers: all, body: sdp.body, contentType: sdp.contentType ?? SDP_CONTENT_TYPE };
   }
 }

@@ -94,14 +94,33 @@ export class IncomingInvite {
   }
 
   /**
+   * The headers of a response that creates or confirms the dialog (RFC 3261
+   * §12.1.1): the request's Record-Route, in order (so a record-routing SBC
+   * stays in the path of the ACK and of every later request), and our Contact.
+   */
+  private dialogHeaders(extra: ReadonlyArray<readonly [string, string]> | undefined): Array<readonly [string, string]> {
+    const headers: Array<readonly [string, string]> = [];
+    for (const route of this.dialog.routeSet) headers.push(['Record-Route', route]);
+    headers.push(['Contact', this.dialog.localContact]);
+    if (extra !== undefined) for (const h of extra) if (h[0].toLowerCase() !== 'contact') headers.push(h);
+    return headers;
+  }
+
+  /** A provisional response with a To tag (an early dialog): 180, 183. */
+  provisional(status: number, reason: string | undefined, options: ReplyOptions): SipResponse | undefined {
+    const tx = this.tx;
+    if (tx === undefined || tx.state !== 'proceeding') return undefined;
+    return tx.reply(status, reason, { ...options, headers: this.dialogHeaders(options.headers) });
+  }
+
+  /**
    * Send a 2xx and keep it going until `ack()` (unreliable transports), or
    * call `onAckTimeout` after 64*T1 without an ACK.
    */
   answer(status: number, options: ReplyOptions, onAckTimeout: () => void): SipResponse {
     const tx = this.tx;
     if (tx === undefined) throw new Error('the INVITE has already been answered');
-    const headers: Array<readonly [string, string]> = [['Contact', this.dialog.localContact], ...(options.headers ?? [])];
-    const res = tx.reply(status, undefined, { ...options, headers });
+    const res = tx.reply(status, undefined, { ...options, headers: this.dialogHeaders(options.headers) });
     if (res === undefined) throw new Error('the INVITE transaction no longer takes a response');
     this.dialog.state = 'confirmed';
     this.reliable = new AnswerRetransmitter(this.core, tx, res, onAckTimeout);
