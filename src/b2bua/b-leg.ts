@@ -36,6 +36,12 @@ export interface BLegEvents {
 export interface BLeg {
   /** Start the far leg (send the INVITE, or ring the emulated number). */
   start(): void;
+  /**
+   * The caller's ACK for the answer arrived. After a late offer (the INVITE
+   * had no SDP, the far end's 2xx made the offer) it carries the answer, which
+   * the far leg's ACK must carry (RFC 3261 §13.2.1).
+   */
+  acknowledged(answer: RelayedBody | undefined): void;
   /** The caller cancelled before answer. */
   cancel(): void;
   /** End an answered call from our side (BYE). Safe to call in any state. */

@@ -41,6 +41,9 @@ export class BuiltinLeg implements BLeg, PstnCallEvents {
     this.events.bye();
   }
 
+  /** The emulator needs nothing from the ACK: its 200 to a late offer carried an offer it keeps. */
+  acknowledged(): void {}
+
   cancel(): void {
     this.call?.end();
   }

@@ -203,8 +203,9 @@ export class Call implements BLegEvents, DialogUsage {
   onRequest(req: SipRequest, tx: ServerTransaction | undefined): void {
     if (tx === undefined) {
       if (req.method !== 'ACK') return;
-      if (req.cseq?.seq === this.inviteSeq) this.a.ack();
-      else this.reinvite?.ack();
+      if (req.cseq?.seq === this.inviteSeq) {
+        if (this.a.ack() && this.state === 'answered') this.b.acknowledged(req.body.length > 0 ? { body: req.body, contentType: req.headers.get('content-type') } : undefined);
+      } else this.reinvite?.ack();
       return;
     }
     if (!this.a.dialog.acceptRemoteSeq(req)) {

@@ -145,6 +145,10 @@ export class CarrierLeg implements BLeg {
     }
   }
 
+  acknowledged(answer: RelayedBody | undefined): void {
+    this.invite?.ack(answer);
+  }
+
   cancel(): void {
     this.cancelled = true;
     if (this.state === 'calling') this.invite?.cancel();
@@ -159,6 +163,8 @@ export class CarrierLeg implements BLeg {
     }
     if (this.state !== 'answered' || dialog === undefined) return;
     this.state = 'ending';
+    // a late offer's 2xx still waiting for its ACK is ACKed (without an answer) before the BYE (§13.2.2.4)
+    this.invite?.ack(undefined);
     sendInDialog(this.core, dialog, 'BYE').then(
       () => this.finish(),
       () => this.finish(),

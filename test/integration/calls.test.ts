@@ -276,6 +276,35 @@ describe('carrier route (SIPp as the downstream carrier)', () => {
     await expectAllReleased(g);
   });
 
+  it('late offer: the carrier’s 200 carries the offer to the PBX, and the carrier’s ACK carries the PBX’s answer', async () => {
+    const carrier = await withCarrier('carrier-late-offer.xml', 3);
+    const g = gateway as Gateway;
+    const r = await runPbx(g, {
+      number: '+14155550123',
+      offer: [],
+      final: 200,
+      finalBodyMatch: 'm=audio [0-9]+ RTP/AVP 8 0',
+      ackAnswer: 8,
+      then: { kind: 'bye', afterMs: 300 },
+    }, { calls: 3, rate: 10 });
+    expectSippSucceeded(r, 3);
+    const c = await carrier.done;
+    expect(c.successful, c.errorLog).toBe(3);
+    await expectAllReleased(g);
+  });
+
+  it('late offer, the PBX never ACKs: after 64·T1 both legs are torn down (32022), the carrier ACKed then BYEd', async () => {
+    const carrier = await withCarrier('carrier-late-offer-no-ack.xml', 1);
+    const g = gateway as Gateway;
+    const r = await runPbx(g, { number: '+14155550123', offer: [], final: 200, then: { kind: 'no-ack' } });
+    expectSippSucceeded(r, 1);
+    const c = await carrier.done;
+    expect(c.successful, c.errorLog).toBe(1);
+    expect(g.alerts.counts.get(32022)).toBe(1);
+    expect(g.b2bua.stats.ended.timeout).toBe(1);
+    await expectAllReleased(g);
+  });
+
   it('carrier silent: Timer B fires and the PBX gets 408', async () => {
     const carrier = await withCarrier('carrier-silent.xml', 1);
     const g = gateway as Gateway;

@@ -39,6 +39,8 @@ export interface PbxScenario {
   finalBodyMatch?: string;
   /** Ask for responses at the source port (RFC 3581 `;rport`), as most PBXs do; needed behind a relay or NAT. */
   rport?: boolean;
+  /** Late offer: the ACK for the 200 carries an SDP answer with this codec (the 200 made the offer). */
+  ackAnswer?: number;
 }
 
 const PROVISIONALS = [100, 180, 183];
@@ -96,7 +98,11 @@ function request(method: string, cseq: number, body?: string): string {
 const REOFFER = ['v=0', 'o=user1 53655765 2353687638 IN IP[local_ip_type] [local_ip]', 's=-', 'c=IN IP[media_ip_type] [media_ip]', 't=0 0', 'm=audio [media_port] RTP/AVP 8', 'a=rtpmap:8 PCMA/8000', ''].join('\n');
 
 /** ACK: for a 2xx, a new transaction to the Contact with the saved To; for a non-2xx, the INVITE's branch and the response's To. */
-function ackFor(cseq: number, toFromLast: boolean, sameBranch: boolean, ruri = '[next_url]'): string {
+function ackFor(cseq: number, toFromLast: boolean, sameBranch: boolean, ruri = '[next_url]', answer?: number): string {
+  const body =
+    answer === undefined
+      ? ''
+      : ['v=0', 'o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]', 's=-', 'c=IN IP[media_ip_type] [media_ip]', 't=0 0', `m=audio [media_port] RTP/AVP ${answer}`, ''].join('\n');
   const lines = [
     `ACK ${ruri} SIP/2.0`,
     `Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=${sameBranch ? 'z9hG4bK-inv-[pid]-[call_number]' : '[branch]'}`,
@@ -105,9 +111,10 @@ function ackFor(cseq: number, toFromLast: boolean, sameBranch: boolean, ruri = '
     'Call-ID: [call_id]',
     `CSeq: ${cseq} ACK`,
     'Max-Forwards: 70',
-    'Content-Length: 0',
+    answer === undefined ? '' : 'Content-Type: application/sdp',
+    answer === undefined ? 'Content-Length: 0' : 'Content-Length: [len]',
   ].filter((l) => l.length > 0);
-  return `<send><![CDATA[\n${lines.join('\n')}\n\n]]></send>`;
+  return `<send><![CDATA[\n${lines.join('\n')}\n\n${body}]]></send>`;
 }
 
 export function pbxScenarioXml(s: PbxScenario): string {
@@ -160,7 +167,7 @@ export function pbxScenarioXml(s: PbxScenario): string {
     return wrap(out, s, referenced);
   }
   const then = s.then ?? { kind: 'bye', afterMs: 0 };
-  if (then.kind !== 'no-ack') out.push(ackFor(1, false, false));
+  if (then.kind !== 'no-ack') out.push(ackFor(1, false, false, '[next_url]', s.ackAnswer));
   switch (then.kind) {
     case 'bye':
       if (then.afterMs > 0) out.push(`<pause milliseconds="${then.afterMs}" />`);

@@ -162,9 +162,10 @@ export class Dialog {
     return new Request(method, uri, h, body);
   }
 
-  /** The ACK for a 2xx to the INVITE with CSeq `inviteSeq` (§13.2.2.4). */
-  createAck(inviteSeq: number, body?: Buffer): SipRequest {
-    return this.createRequest('ACK', undefined, body, inviteSeq);
+  /** The ACK for a 2xx to the INVITE with CSeq `inviteSeq` (§13.2.2.4), with the answer to a late offer if any. */
+  createAck(inviteSeq: number, body?: Buffer, contentType?: string): SipRequest {
+    const headers: Array<readonly [string, string]> | undefined = body !== undefined && contentType !== undefined ? [['Content-Type', contentType]] : undefined;
+    return this.createRequest('ACK', headers, body, inviteSeq);
   }
 
   /**

@@ -146,17 +146,29 @@ export class IncomingInvite {
 export interface OutgoingInviteHandlers {
   /** 1xx (other than 100 with no body, which is hop-by-hop). */
   onProgress?(res: SipResponse): void;
-  /** The first 2xx; the ACK has been sent and the dialog is registered with the core. */
+  /**
+   * The first 2xx; the dialog is registered with the core. The ACK has been
+   * sent, unless the 2xx carries the offer of a late-offer INVITE: then the
+   * ACK waits for `ack(answer)`.
+   */
   onAnswer(res: SipResponse, dialog: Dialog): void;
   /** The INVITE failed: a non-2xx final, Timer B, or a transport error (status 408 or 503 then). */
   onFailure(status: number, res: SipResponse | undefined, cause: 'rejected' | 'timeout' | 'transport-error'): void;
 }
 
 /** Client side of an INVITE. */
+/** An SDP (or other) body for an ACK. */
+export interface AckBody {
+  body: Buffer;
+  contentType: string | undefined;
+}
+
 export class OutgoingInvite {
   readonly tx: ClientTransaction;
   dialog: Dialog | undefined;
   private ackWire: Buffer | undefined;
+  /** A late offer's 2xx arrived with the offer; the ACK (with the answer) waits for `ack()`. */
+  private ackPending = false;
   private done = false;
 
   constructor(
@@ -194,11 +206,14 @@ export class OutgoingInvite {
         dialog.state = 'confirmed';
         this.dialog = dialog;
         this.core.register(dialog.key, this.usageWithRetransmit());
-        this.sendAck(res);
+        // RFC 3261 §13.2.1: an INVITE without an offer gets it in the 2xx, and the ACK carries the answer.
+        if (this.request.body.length === 0 && res.body.length > 0) this.ackPending = true;
+        else this.sendAck(res);
         this.done = true;
         this.handlers.onAnswer(res, dialog);
       } else if (res.toTag === this.dialog.remoteTag) {
-        this.sendAck(res);
+        // retransmitted 2xx: ACK again, or absorb it while the answer is awaited
+        if (!this.ackPending) this.sendAck(res);
       } else {
         this.refuseFork(res);
       }
@@ -210,18 +225,38 @@ export class OutgoingInvite {
   private usageWithRetransmit(): DialogUsage {
     return {
       onRequest: (req, tx) => this.usage.onRequest(req, tx),
-      onRetransmitted2xx: (res) => this.sendAck(res),
+      onRetransmitted2xx: (res) => {
+        if (!this.ackPending) this.sendAck(res);
+      },
     };
   }
 
-  private sendAck(res: SipResponse): void {
+  /** Whether the ACK waits for the answer to a late offer. */
+  get awaitingAnswer(): boolean {
+    return this.ackPending;
+  }
+
+  /**
+   * Send the ACK a late offer's 2xx is waiting for, with the answer (or, when
+   * there is none — the call is being torn down — without a body). Does
+   * nothing when no ACK is pending.
+   */
+  ack(answer: AckBody | undefined): void {
+    if (!this.ackPending) return;
+    this.ackPending = false;
+    this.sendAck(undefined, answer);
+  }
+
+  private sendAck(res: SipResponse | undefined, answer?: AckBody): void {
     const dialog = this.dialog;
     if (dialog === undefined) return;
-    if (this.ackWire !== undefined && res.toTag === dialog.remoteTag) {
+    if (this.ackWire !== undefined && (res === undefined || res.toTag === dialog.remoteTag)) {
       this.core.resend(this.ackWire, dialog.destination);
       return;
     }
-    const ack = dialog.createAck(this.request.cseq?.seq ?? 1);
+    const seq = this.request.cseq?.seq ?? 1;
+    const body = answer !== undefined && answer.body.length > 0 ? answer : undefined;
+    const ack = body === undefined ? dialog.createAck(seq) : dialog.createAck(seq, body.body, body.contentType);
     this.ackWire = this.core.sendAck(ack, dialog.destination);
   }
 
