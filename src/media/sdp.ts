@@ -1,7 +1,11 @@
 /**
- * Just enough SDP (RFC 4566, RFC 3264) for a telephone-network answer: read
- * the audio offer, pick the first offered PCMU or PCMA, and write an answer.
+ * Just enough SDP (RFC 4566, RFC 3264, RFC 4568) for a telephone-network
+ * answer: read the audio offer (codecs, direction, RTP/SAVP with a=crypto),
+ * pick the first offered PCMU or PCMA, and write an answer — the direction
+ * answered per RFC 3264 §6.1, the `o=` session id stable and its version
+ * going up by one per changed SDP (§8), SRTP answered with SRTP.
  */
+import { randomBytes } from 'node:crypto';
 
 /** The media type of an SDP body. */
 export const SDP_CONTENT_TYPE = 'application/sdp';
@@ -12,14 +16,50 @@ export const SDP_CONTENT_TYPE = 'application/sdp';
  */
 export const ACCEPTED_CODECS = ['PCMU', 'PCMA'] as const;
 
+export type MediaDirection = 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive';
+
+/** An SDES crypto attribute (RFC 4568): `a=crypto:<tag> <suite> <key-params>`. */
+export interface CryptoAttribute {
+  tag: number;
+  suite: string;
+  keyParams: string;
+}
+
 export interface AudioOffer {
   /** Connection address of the audio stream. */
   address: string;
   port: number;
+  /** The m-line's transport protocol: `RTP/AVP`, `RTP/SAVP` (SRTP), … */
+  profile: string;
   /** Payload type numbers in offer order. */
   payloadTypes: number[];
   /** payload type → encoding name (upper-case), from a=rtpmap or the static table. */
   encodings: Map<number, string>;
+  /** The stream's direction (media level, else session level; default sendrecv). */
+  direction: MediaDirection;
+  /** The audio stream's a=crypto lines (SRTP keys), in offer order. */
+  crypto: CryptoAttribute[];
+}
+
+const DIRECTIONS: ReadonlySet<string> = new Set(['sendrecv', 'sendonly', 'recvonly', 'inactive']);
+
+/** Whether an offer's audio is SRTP: a secure profile (RTP/SAVP, RTP/SAVPF) with SDES keys. */
+export function offersSrtp(offer: AudioOffer): boolean {
+  return /^RTP\/SAVPF?$/i.test(offer.profile) && offer.crypto.length > 0;
+}
+
+/** The direction that answers an offered one (RFC 3264 §6.1): sendonly ↔ recvonly; inactive and sendrecv stay. */
+export function answerDirection(offered: MediaDirection): MediaDirection {
+  switch (offered) {
+    case 'sendonly':
+      return 'recvonly';
+    case 'recvonly':
+      return 'sendonly';
+    case 'inactive':
+      return 'inactive';
+    case 'sendrecv':
+      return 'sendrecv';
+  }
 }
 
 export type SdpReadResult = { ok: true; offer: AudioOffer } | { ok: false; reason: string };
@@ -37,8 +77,12 @@ export function readAudioOffer(sdp: string): SdpReadResult {
   let inAudio = false;
   let seenAudio = false;
   let port = 0;
+  let profile = 'RTP/AVP';
   let payloadTypes: number[] = [];
   const encodings = new Map<number, string>();
+  let sessionDirection: MediaDirection | undefined;
+  let mediaDirection: MediaDirection | undefined;
+  const crypto: CryptoAttribute[] = [];
   for (const line of lines) {
     if (line.length === 0) continue;
     if (line.length < 2 || line[1] !== '=') return { ok: false, reason: `malformed SDP line "${line.slice(0, 40)}"` };
@@ -55,6 +99,7 @@ export function readAudioOffer(sdp: string): SdpReadResult {
       inAudio = parts[0] === 'audio';
       if (!inAudio) continue;
       seenAudio = true;
+      profile = parts[2] as string;
       port = DIGITS.test(parts[1] as string) ? Number(parts[1]) : -1;
       if (!Number.isInteger(port) || port < 0 || port > 65535) return { ok: false, reason: 'bad media port' };
       payloadTypes = parts.slice(3).map((pt) => (DIGITS.test(pt) ? Number(pt) : -1));
@@ -68,15 +113,25 @@ export function readAudioOffer(sdp: string): SdpReadResult {
       if (addr === undefined) return { ok: false, reason: 'malformed c= line' };
       if (inAudio) mediaAddress = addr;
       else if (!seenAudio) sessionAddress = addr;
-    } else if (type === 'a' && inAudio && value.startsWith('rtpmap:')) {
-      const m = /^rtpmap:(\d+) ([^/\s]+)/.exec(value);
-      if (m !== null) encodings.set(Number(m[1]), (m[2] as string).toUpperCase());
+    } else if (type === 'a') {
+      const attribute = value.trim();
+      if (DIRECTIONS.has(attribute)) {
+        if (inAudio) mediaDirection = attribute as MediaDirection;
+        else if (!seenAudio) sessionDirection = attribute as MediaDirection;
+      } else if (inAudio && attribute.startsWith('rtpmap:')) {
+        const m = /^rtpmap:(\d+) ([^/\s]+)/.exec(attribute);
+        if (m !== null) encodings.set(Number(m[1]), (m[2] as string).toUpperCase());
+      } else if (inAudio && attribute.startsWith('crypto:')) {
+        const m = /^crypto:(\d{1,9}) +(\S+) +(\S+)/.exec(attribute);
+        if (m !== null) crypto.push({ tag: Number(m[1]), suite: m[2] as string, keyParams: m[3] as string });
+      }
     }
   }
   if (!seenAudio) return { ok: false, reason: 'no audio stream in SDP' };
   const address = mediaAddress ?? sessionAddress;
   if (address === undefined) return { ok: false, reason: 'no connection address in SDP' };
-  return { ok: true, offer: { address, port, payloadTypes, encodings } };
+  const direction = mediaDirection ?? sessionDirection ?? 'sendrecv';
+  return { ok: true, offer: { address, port, profile, payloadTypes, encodings, direction, crypto } };
 }
 
 /** The first offered payload type whose encoding is in `accepted` (e.g. PCMU, PCMA). */
@@ -88,41 +143,74 @@ export function pickCodec(offer: AudioOffer, accepted: readonly string[]): { pt:
   return undefined;
 }
 
-let sessionVersion = Math.floor(Date.now() / 1000);
+/**
+ * The `o=` line of one side of a session (RFC 3264 §8): the session id stays
+ * for the whole session, the version goes up by one each time the SDP sent
+ * changes, and stays when the same SDP is sent again.
+ */
+export class SdpOrigin {
+  readonly sessionId: number;
+  private version: number;
+  private lastBody: string | undefined;
 
-/** An answer with one audio stream on `address:port` using `codec` (plus telephone-event when offered). */
-export function buildAnswer(offer: AudioOffer, codec: { pt: number; name: string }, address: string, port: number): string {
-  const ipVersion = address.includes(':') ? 'IP6' : 'IP4';
-  const id = ++sessionVersion;
+  constructor(sessionId = Math.floor(Date.now() / 1000) * 1000 + randomBytes(2).readUInt16BE(0)) {
+    this.sessionId = sessionId;
+    this.version = sessionId;
+  }
+
+  /** The complete SDP for `body` (every line after `o=`): the version bumped if the body changed. */
+  render(address: string, body: readonly string[]): string {
+    const text = body.join('\r\n');
+    if (this.lastBody !== undefined && this.lastBody !== text) this.version++;
+    this.lastBody = text;
+    return ['v=0', `o=trunkgate ${this.sessionId} ${this.version} IN ${ipVersion(address)} ${address}`, text].join('\r\n');
+  }
+}
+
+function ipVersion(address: string): 'IP4' | 'IP6' {
+  return address.includes(':') ? 'IP6' : 'IP4';
+}
+
+/** The SRTP crypto suites we answer with, in our order of preference (RFC 4568 §6.2). */
+const SRTP_SUITES = ['AES_CM_128_HMAC_SHA1_80', 'AES_CM_128_HMAC_SHA1_32'] as const;
+
+/** Our answer to an SRTP offer: the first offered suite we know, with a key of our own (30 bytes: key and salt). */
+function answerCrypto(offer: AudioOffer): CryptoAttribute | undefined {
+  for (const c of offer.crypto) {
+    if ((SRTP_SUITES as readonly string[]).includes(c.suite.toUpperCase())) return { tag: c.tag, suite: c.suite, keyParams: `inline:${randomBytes(30).toString('base64')}` };
+  }
+  return undefined;
+}
+
+/**
+ * An answer with one audio stream on `address:port` using `codec` (plus
+ * telephone-event when offered), in the direction that answers the offer's,
+ * SRTP when the offer was SRTP. Undefined when an SRTP offer has no suite we
+ * know.
+ */
+export function buildAnswer(offer: AudioOffer, codec: { pt: number; name: string }, address: string, port: number, origin: SdpOrigin = new SdpOrigin()): string | undefined {
   const pts = [codec.pt];
-  const lines = [
-    'v=0',
-    `o=trunkgate ${id} ${id} IN ${ipVersion} ${address}`,
-    's=trunkgate',
-    `c=IN ${ipVersion} ${address}`,
-    't=0 0',
-  ];
   const dtmf = offer.payloadTypes.find((pt) => offer.encodings.get(pt) === 'TELEPHONE-EVENT');
   if (dtmf !== undefined) pts.push(dtmf);
-  lines.push(`m=audio ${offer.port === 0 ? 0 : port} RTP/AVP ${pts.join(' ')}`);
+  const srtp = offersSrtp(offer);
+  const crypto = srtp ? answerCrypto(offer) : undefined;
+  if (srtp && crypto === undefined) return undefined;
+  const lines = ['s=trunkgate', `c=IN ${ipVersion(address)} ${address}`, 't=0 0', `m=audio ${offer.port === 0 ? 0 : port} ${srtp ? offer.profile : 'RTP/AVP'} ${pts.join(' ')}`];
   lines.push(`a=rtpmap:${codec.pt} ${codec.name}/8000`);
   if (dtmf !== undefined) {
     lines.push(`a=rtpmap:${dtmf} telephone-event/8000`);
     lines.push(`a=fmtp:${dtmf} 0-16`);
   }
-  lines.push('a=ptime:20', 'a=sendrecv', '');
-  return lines.join('\r\n');
+  if (crypto !== undefined) lines.push(`a=crypto:${crypto.tag} ${crypto.suite} ${crypto.keyParams}`);
+  lines.push('a=ptime:20', `a=${answerDirection(offer.direction)}`, '');
+  return origin.render(address, lines);
 }
 
-/** An offer of PCMU and PCMA, for calls we originate without one. */
-export function buildOffer(address: string, port: number): string {
-  const ipVersion = address.includes(':') ? 'IP6' : 'IP4';
-  const id = ++sessionVersion;
-  return [
-    'v=0',
-    `o=trunkgate ${id} ${id} IN ${ipVersion} ${address}`,
+/** An offer of PCMU and PCMA, for calls we originate without one (a late offer answered with an offer). */
+export function buildOffer(address: string, port: number, origin: SdpOrigin = new SdpOrigin()): string {
+  return origin.render(address, [
     's=trunkgate',
-    `c=IN ${ipVersion} ${address}`,
+    `c=IN ${ipVersion(address)} ${address}`,
     't=0 0',
     `m=audio ${port} RTP/AVP 0 8`,
     'a=rtpmap:0 PCMU/8000',
@@ -130,5 +218,5 @@ export function buildOffer(address: string, port: number): string {
     'a=ptime:20',
     'a=sendrecv',
     '',
-  ].join('\r\n');
+  ]);
 }

@@ -4,7 +4,7 @@
  * wins; `*` at the end matches any remaining digits).
  */
 import type { Behaviour, PstnConfig, PstnRule } from '../config/schema.js';
-import { ACCEPTED_CODECS, type AudioOffer, buildAnswer, buildOffer, pickCodec, readAudioOffer } from '../media/sdp.js';
+import { ACCEPTED_CODECS, SdpOrigin, buildAnswer, buildOffer, pickCodec, readAudioOffer } from '../media/sdp.js';
 import { numberMatches } from '../numbers/number-patterns.js';
 import { reasonPhrase } from '../sip/message/status-codes.js';
 
@@ -80,19 +80,21 @@ export class PstnEmulator {
     return new PstnCall(this, this.resolve(called), this.config.earlyMedia, offerSdp, events);
   }
 
-  /** @internal */
-  answerFor(offerSdp: string | undefined): { ok: true; sdp: string } | { ok: false; status: number } {
-    if (offerSdp === undefined || offerSdp.length === 0) return { ok: true, sdp: buildOffer(this.media.address, this.media.port) };
+  /**
+   * The SDP that answers `offerSdp` (an offer of ours when there is none: a
+   * late offer), from one side of a session (`origin`: RFC 3264 §8), or the
+   * status that refuses it.
+   * @internal
+   */
+  answerFor(offerSdp: string | undefined, origin: SdpOrigin): { ok: true; sdp: string } | { ok: false; status: number } {
+    if (offerSdp === undefined || offerSdp.length === 0) return { ok: true, sdp: buildOffer(this.media.address, this.media.port, origin) };
     const offer = readAudioOffer(offerSdp);
     if (!offer.ok) return { ok: false, status: 400 };
     const codec = pickCodec(offer.offer, ACCEPTED_CODECS);
     if (codec === undefined) return { ok: false, status: 488 };
-    return { ok: true, sdp: answerSdp(offer.offer, codec, this.media) };
+    const sdp = buildAnswer(offer.offer, codec, this.media.address, this.media.port, origin);
+    return sdp === undefined ? { ok: false, status: 488 } : { ok: true, sdp };
   }
-}
-
-function answerSdp(offer: AudioOffer, codec: { pt: number; name: string }, media: MediaEndpoint): string {
-  return buildAnswer(offer, codec, media.address, media.port);
 }
 
 type PstnCallState = 'ringing' | 'answered' | 'ended';
@@ -101,6 +103,8 @@ type PstnCallState = 'ringing' | 'answered' | 'ended';
 export class PstnCall {
   private state: PstnCallState = 'ringing';
   private timer: NodeJS.Timeout | undefined;
+  /** The network side's o= line: one session id for the call, a new version per changed SDP. */
+  private readonly origin = new SdpOrigin();
 
   constructor(
     private readonly emulator: PstnEmulator,
@@ -122,7 +126,7 @@ export class PstnCall {
     const rule = this.rule;
     if (rule.behaviour === 'busy') return this.reject(486);
     if (rule.behaviour === 'reject') return this.reject(rule.status ?? 503);
-    const answer = this.emulator.answerFor(offerSdp);
+    const answer = this.emulator.answerFor(offerSdp, this.origin);
     if (!answer.ok) return this.reject(answer.status);
     if (earlyMedia) this.events.progress(183, answer.sdp);
     else this.events.progress(180, undefined);
@@ -173,6 +177,6 @@ export class PstnCall {
 
   /** A new offer in the call (re-INVITE / UPDATE): the answer, or the status to refuse it with. */
   reoffer(offerSdp: string | undefined): { ok: true; sdp: string } | { ok: false; status: number } {
-    return this.emulator.answerFor(offerSdp);
+    return this.emulator.answerFor(offerSdp, this.origin);
   }
 }

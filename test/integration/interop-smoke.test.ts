@@ -109,7 +109,7 @@ describe('baresip → trunkgate (built-in PSTN emulator)', () => {
 
   // SPEC §9: the emulator answers an offer with a=sendonly (hold) with a=recvonly.
   // Today: the re-INVITE's 200 OK says a=sendrecv.
-  it.fails('hold: the answer to the a=sendonly re-INVITE is a=recvonly', async () => {
+  it('hold: the answer to the a=sendonly re-INVITE is a=recvonly', async () => {
     gateway = await startTestGateway();
     const ua = await phone({ outboundProxy: `sip:${sipTarget(gateway)}` });
     await ua.dial(CALLED);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type AudioOffer, buildAnswer, buildOffer, pickCodec, readAudioOffer } from '../../../src/media/sdp.js';
+import { type AudioOffer, SdpOrigin, buildAnswer, buildOffer, offersSrtp, pickCodec, readAudioOffer } from '../../../src/media/sdp.js';
 
 /** An SDP offer from a PBX: session-level c=, one audio m= line. */
 function sdp(mLine: string, extra: string[] = [], c = 'c=IN IP4 192.0.2.10'): string {
@@ -158,10 +158,17 @@ describe('pickCodec: the first offered codec we accept', () => {
   });
 });
 
+/** buildAnswer, insisting on an answer (an SRTP offer with no known suite gets none). */
+function answerOf(offer: AudioOffer, codec: { pt: number; name: string }, address: string, port: number, origin?: SdpOrigin): string {
+  const answer = buildAnswer(offer, codec, address, port, origin);
+  if (answer === undefined) throw new Error('no answer');
+  return answer;
+}
+
 describe('buildAnswer', () => {
   it('one audio stream on our address and port with the chosen codec', () => {
     const offer = offerOf(sdp('m=audio 49170 RTP/AVP 8 0'));
-    const answer = buildAnswer(offer, { pt: 8, name: 'PCMA' }, '127.0.0.1', 40000);
+    const answer = answerOf(offer, { pt: 8, name: 'PCMA' }, '127.0.0.1', 40000);
     const l = lines(answer);
     expect(l[0]).toBe('v=0');
     expect(l[1]).toMatch(/^o=trunkgate (\d+) \1 IN IP4 127\.0\.0\.1$/);
@@ -176,7 +183,7 @@ describe('buildAnswer', () => {
 
   it('keeps telephone-event when offered, with its payload type', () => {
     const offer = offerOf(sdp('m=audio 49170 RTP/AVP 0 101', ['a=rtpmap:101 telephone-event/8000']));
-    const l = lines(buildAnswer(offer, { pt: 0, name: 'PCMU' }, '127.0.0.1', 40000));
+    const l = lines(answerOf(offer, { pt: 0, name: 'PCMU' }, '127.0.0.1', 40000));
     expect(l).toContain('m=audio 40000 RTP/AVP 0 101');
     expect(l).toContain('a=rtpmap:101 telephone-event/8000');
     expect(l).toContain('a=fmtp:101 0-16');
@@ -184,24 +191,78 @@ describe('buildAnswer', () => {
 
   it('IPv6 media address: IP6 in o= and c=', () => {
     const offer = offerOf(sdp('m=audio 49170 RTP/AVP 0'));
-    const l = lines(buildAnswer(offer, { pt: 0, name: 'PCMU' }, '::1', 40000));
+    const l = lines(answerOf(offer, { pt: 0, name: 'PCMU' }, '::1', 40000));
     expect(l[1]).toMatch(/ IN IP6 ::1$/);
     expect(l).toContain('c=IN IP6 ::1');
   });
 
   it('a refused stream (port 0) is refused in the answer too', () => {
     const offer = offerOf(sdp('m=audio 0 RTP/AVP 0'));
-    expect(lines(buildAnswer(offer, { pt: 0, name: 'PCMU' }, '127.0.0.1', 40000))).toContain('m=audio 0 RTP/AVP 0');
+    expect(lines(answerOf(offer, { pt: 0, name: 'PCMU' }, '127.0.0.1', 40000))).toContain('m=audio 0 RTP/AVP 0');
   });
 
-  it('every new SDP has a new session version', () => {
-    const offer = offerOf(sdp('m=audio 49170 RTP/AVP 0'));
-    const version = (text: string): number => Number(/^o=trunkgate (\d+)/m.exec(text)?.[1]);
-    const a = version(buildAnswer(offer, { pt: 0, name: 'PCMU' }, '127.0.0.1', 1));
-    const b = version(buildAnswer(offer, { pt: 0, name: 'PCMU' }, '127.0.0.1', 1));
-    const c = version(buildOffer('127.0.0.1', 1));
-    expect(b).toBeGreaterThan(a);
-    expect(c).toBeGreaterThan(b);
+  it.each<[string, string]>([
+    ['sendonly', 'recvonly'],
+    ['recvonly', 'sendonly'],
+    ['inactive', 'inactive'],
+    ['sendrecv', 'sendrecv'],
+  ])('answers a=%s with a=%s (RFC 3264 §6.1)', (offered, answered) => {
+    const media = offerOf(sdp('m=audio 49170 RTP/AVP 0', [`a=${offered}`]));
+    expect(media.direction).toBe(offered);
+    expect(lines(answerOf(media, { pt: 0, name: 'PCMU' }, '127.0.0.1', 1))).toContain(`a=${answered}`);
+    // a session-level attribute applies to the stream …
+    const session = offerOf(['v=0', 'o=x 1 1 IN IP4 192.0.2.1', 's=-', 'c=IN IP4 192.0.2.1', 't=0 0', `a=${offered}`, 'm=audio 49170 RTP/AVP 0', ''].join('\r\n'));
+    expect(session.direction).toBe(offered);
+  });
+
+  it('a media-level direction wins over the session level; none means sendrecv', () => {
+    const both = offerOf(['v=0', 'o=x 1 1 IN IP4 192.0.2.1', 's=-', 'c=IN IP4 192.0.2.1', 't=0 0', 'a=inactive', 'm=audio 49170 RTP/AVP 0', 'a=sendonly', ''].join('\r\n'));
+    expect(both.direction).toBe('sendonly');
+    expect(offerOf(sdp('m=audio 49170 RTP/AVP 0')).direction).toBe('sendrecv');
+  });
+
+  it('one origin keeps its session id; the version goes up by one per changed SDP and stays for the same one (RFC 3264 §8)', () => {
+    const origin = new SdpOrigin(5000);
+    const o = (text: string): [number, number] => {
+      const m = /^o=trunkgate (\d+) (\d+) /m.exec(text);
+      return [Number(m?.[1]), Number(m?.[2])];
+    };
+    const sendrecv = offerOf(sdp('m=audio 49170 RTP/AVP 0'));
+    const hold = offerOf(sdp('m=audio 49170 RTP/AVP 0', ['a=sendonly']));
+    const first = o(answerOf(sendrecv, { pt: 0, name: 'PCMU' }, '127.0.0.1', 1, origin));
+    const again = o(answerOf(sendrecv, { pt: 0, name: 'PCMU' }, '127.0.0.1', 1, origin));
+    const held = o(answerOf(hold, { pt: 0, name: 'PCMU' }, '127.0.0.1', 1, origin));
+    const resumed = o(answerOf(sendrecv, { pt: 0, name: 'PCMU' }, '127.0.0.1', 1, origin));
+    const offer = o(buildOffer('127.0.0.1', 1, origin));
+    expect([first, again, held, resumed, offer]).toEqual([
+      [5000, 5000],
+      [5000, 5000],
+      [5000, 5001],
+      [5000, 5002],
+      [5000, 5003],
+    ]);
+    // separate origins are separate sessions
+    expect(o(buildOffer('127.0.0.1', 1))[0]).not.toBe(5000);
+  });
+
+  it('answers an SRTP offer (RTP/SAVP with a=crypto) with SRTP: the suite and tag offered, a key of its own', () => {
+    const key = 'inline:' + Buffer.alloc(30, 7).toString('base64');
+    const offer = offerOf(sdp('m=audio 49170 RTP/SAVP 0', [`a=crypto:1 AES_CM_128_HMAC_SHA1_80 ${key}`]));
+    expect(offersSrtp(offer)).toBe(true);
+    expect(offer.crypto).toEqual([{ tag: 1, suite: 'AES_CM_128_HMAC_SHA1_80', keyParams: key }]);
+    const l = lines(answerOf(offer, { pt: 0, name: 'PCMU' }, '127.0.0.1', 40000));
+    expect(l).toContain('m=audio 40000 RTP/SAVP 0');
+    const crypto = l.find((x) => x.startsWith('a=crypto:'));
+    expect(crypto).toMatch(/^a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:[A-Za-z0-9+/]{40}$/);
+    expect(crypto).not.toContain(key);
+  });
+
+  it('an SRTP offer with no suite it knows gets no answer; plain RTP is never SRTP', () => {
+    const unknown = offerOf(sdp('m=audio 49170 RTP/SAVP 0', ['a=crypto:1 F8_128_HMAC_SHA1_80 inline:abc']));
+    expect(buildAnswer(unknown, { pt: 0, name: 'PCMU' }, '127.0.0.1', 1)).toBeUndefined();
+    const plain = offerOf(sdp('m=audio 49170 RTP/AVP 0', ['a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:abc']));
+    expect(offersSrtp(plain)).toBe(false);
+    expect(lines(answerOf(plain, { pt: 0, name: 'PCMU' }, '127.0.0.1', 1)).some((x) => x.startsWith('a=crypto'))).toBe(false);
   });
 });
 

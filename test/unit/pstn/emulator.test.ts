@@ -524,5 +524,29 @@ describe('PstnCall behaviours (fake timers)', () => {
       expect(late.ok && mLine(late.sdp)).toBe('m=audio 40000 RTP/AVP 0 8');
       call.end();
     });
+
+    it('hold and resume: sendonly is answered recvonly, then sendrecv; one session id, the version up by one per change', async () => {
+      const { call, r } = start('+14155550100', offer('0'));
+      await vi.advanceTimersByTimeAsync(1000);
+      const answered = r.events.find((ev) => ev.kind === 'answer');
+      const origin = (sdp: string): [string, number] => {
+        const m = /^o=trunkgate (\d+) (\d+) /m.exec(sdp);
+        return [m?.[1] ?? '', Number(m?.[2])];
+      };
+      if (answered?.kind !== 'answer') throw new Error('not answered');
+      const [id, v0] = origin(answered.sdp);
+      const steps = [offer('0', ['a=sendonly']), offer('0', ['a=sendonly']), offer('0', ['a=inactive']), offer('0')].map((o) => {
+        const res = call.reoffer(o);
+        if (!res.ok) throw new Error(`refused ${res.status}`);
+        return { direction: /^a=(sendrecv|sendonly|recvonly|inactive)$/m.exec(res.sdp)?.[1], origin: origin(res.sdp) };
+      });
+      expect(steps).toEqual([
+        { direction: 'recvonly', origin: [id, v0 + 1] },
+        { direction: 'recvonly', origin: [id, v0 + 1] }, // the same SDP again: the same version
+        { direction: 'inactive', origin: [id, v0 + 2] },
+        { direction: 'sendrecv', origin: [id, v0 + 3] },
+      ]);
+      call.end();
+    });
   });
 });
