@@ -3,7 +3,8 @@
  * a SIP carrier. Both report the same events and take the same commands.
  */
 
-export type BLegFailureCause = 'rejected' | 'timeout' | 'transport-error';
+/** Why a far leg failed before answer: a final response, no response (Timer B), its transport, or ringing too long (Timer C). */
+export type BLegFailureCause = 'rejected' | 'timeout' | 'transport-error' | 'ring-timeout';
 
 export interface RelayedBody {
   body: Buffer;

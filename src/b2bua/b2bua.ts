@@ -65,6 +65,7 @@ export class B2bua implements CallStarter {
       region,
       edge,
       route: trunk.route,
+      ringTimeoutMs: trunk.config.ringTimeoutMs,
       lease: admitted.lease,
       maxDurationMs: trunk.maxDurationMs,
     };
@@ -87,6 +88,7 @@ export class B2bua implements CallStarter {
         caller: call.caller,
         callerDisplayName: call.callerDisplayName,
         offer: call.offer,
+        ringTimeoutMs: call.info.ringTimeoutMs,
       },
       call,
     );

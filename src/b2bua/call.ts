@@ -29,6 +29,8 @@ export interface CallInfo {
   edge: string | undefined;
   /** The trunk's route, compiled: the emulator or a carrier. */
   route: Route;
+  /** How long a carrier may ring before it is cancelled and the caller gets 408 (Timer C). */
+  ringTimeoutMs: number;
   lease: CallLease;
   /** Hang up (BYE both legs, alert 32015) after this long answered. */
   maxDurationMs: number;
@@ -152,20 +154,7 @@ export class Call implements BLegEvents, DialogUsage {
   fail(status: number, reason: string, cause: BLegFailureCause, headers: RelayedHeaders = []): void {
     if (this.state !== 'setup' && this.state !== 'early') return;
     this.replyInvite(status, reason || undefined, { headers: [...headers] });
-    const disposition: Disposition =
-      cause === 'timeout'
-        ? 'timeout'
-        : cause === 'transport-error'
-          ? 'failed'
-          : status === 486 || status === 600
-            ? 'busy'
-            : status === 480 || status === 408
-              ? 'no_answer'
-              : status === 487
-                ? 'canceled'
-                : 'failed';
-    const leaseReason: ReleaseReason = cause === 'timeout' ? 'invite-timeout' : cause === 'transport-error' ? 'transport-error' : 'rejected';
-    this.finish(disposition, leaseReason);
+    this.finish(failureDisposition(status, cause), FAILURE_RELEASE[cause]);
   }
 
   bye(): void {
@@ -340,6 +329,29 @@ export class Call implements BLegEvents, DialogUsage {
     return sdp === undefined ? { headers: all } : { headers: all, body: sdp.body, contentType: sdp.contentType ?? SDP_CONTENT_TYPE };
   }
 }
+
+/** How a far leg's failure before answer ends the call, for the metrics. */
+function failureDisposition(status: number, cause: BLegFailureCause): Disposition {
+  switch (cause) {
+    case 'timeout':
+      return 'timeout';
+    case 'transport-error':
+      return 'failed';
+    case 'ring-timeout':
+      return 'no_answer';
+    case 'rejected':
+      if (status === 486 || status === 600) return 'busy';
+      if (status === 480 || status === 408) return 'no_answer';
+      return status === 487 ? 'canceled' : 'failed';
+  }
+}
+
+const FAILURE_RELEASE: Readonly<Record<BLegFailureCause, ReleaseReason>> = {
+  rejected: 'rejected',
+  timeout: 'invite-timeout',
+  'ring-timeout': 'invite-timeout',
+  'transport-error': 'transport-error',
+};
 
 function parseUser(uri: string): string | undefined {
   const m = /^(?:sips?|tel):([^@;?]+)/i.exec(uri);

@@ -18,6 +18,8 @@ export interface CarrierLegParams {
   caller: string;
   callerDisplayName: string | undefined;
   offer: RelayedBody | undefined;
+  /** How long the carrier may take to answer (RFC 3261 Timer C): then it is cancelled and the caller gets 408. */
+  ringTimeoutMs: number;
 }
 
 type CarrierState = 'idle' | 'calling' | 'answered' | 'ending' | 'ended';
@@ -29,6 +31,7 @@ export class CarrierLeg implements BLeg {
   private cancelled = false;
   /** Stops watching the carrier's connection. */
   private unwatch: (() => void) | undefined;
+  private ringTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly core: UserAgentCore,
@@ -59,6 +62,8 @@ export class CarrierLeg implements BLeg {
     this.state = 'calling';
     // A stream carrier's connection closing ends the call (SPEC §4.4 transport failure).
     if (dest.transport !== 'udp') this.unwatch = this.core.watchFlow(dest, () => this.onFlowClosed());
+    this.ringTimer = setTimeout(() => this.onRingTimeout(), p.ringTimeoutMs);
+    this.ringTimer.unref();
     this.invite = new OutgoingInvite(
       this.core,
       req,
@@ -78,9 +83,24 @@ export class CarrierLeg implements BLeg {
   }
 
   private onFlowClosed(): void {
-    if (this.state !== 'answered') return;
-    this.finish();
-    this.events.lost();
+    if (this.state === 'answered') {
+      this.finish();
+      this.events.lost();
+    } else if (this.state === 'calling') {
+      // the carrier's connection closed while it rang: nothing more can come of this INVITE
+      this.invite?.abandon();
+      this.finish();
+      if (!this.cancelled) this.events.fail(503, 'Service Unavailable', 'transport-error');
+    }
+  }
+
+  /** Timer C (RFC 3261 §16.6 step 11; SPEC §9): the carrier rang too long. Cancel it; the caller gets 408. */
+  private onRingTimeout(): void {
+    this.ringTimer = undefined;
+    if (this.state !== 'calling' || this.cancelled) return;
+    this.cancelled = true;
+    this.invite?.cancel();
+    this.events.fail(408, 'Request Timeout', 'ring-timeout');
   }
 
   private onProgress(res: SipResponse): void {
@@ -90,6 +110,7 @@ export class CarrierLeg implements BLeg {
 
   private onAnswer(res: SipResponse, dialog: Dialog): void {
     this.dialog = dialog;
+    clearTimeout(this.ringTimer);
     if (this.cancelled || this.state !== 'calling') {
       // The caller went away while the carrier answered: end this leg at once.
       this.state = 'answered';
@@ -173,6 +194,7 @@ export class CarrierLeg implements BLeg {
 
   private finish(): void {
     this.state = 'ended';
+    clearTimeout(this.ringTimer);
     this.unwatch?.();
     this.unwatch = undefined;
     if (this.dialog !== undefined) this.core.unregister(this.dialog.key);

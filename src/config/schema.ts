@@ -148,6 +148,8 @@ const TrunkSchema = z.strictObject({
     })
     .default({ ipAcl: [], credentials: [] }),
   route: route.default('builtin'),
+  /** How long a carrier route may ring before trunkgate cancels it and answers the PBX 408 (RFC 3261 Timer C, at least 3 min) */
+  ringTimeoutMs: z.number().int().min(1000).max(3_600_000).default(180_000),
 });
 
 export const BEHAVIOURS = ['answer', 'busy', 'no-answer', 'reject', 'hangup-after'] as const;

@@ -202,7 +202,7 @@ describe('protocol rules at the front door', () => {
 const SCENARIOS = new URL('../scenarios/', import.meta.url).pathname;
 
 describe('carrier route (SIPp as the downstream carrier)', () => {
-  async function withCarrier(scenario: string, calls: number, transport: 'udp' | 'tcp' = 'udp', extra: Record<string, unknown> = {}) {
+  async function withCarrier(scenario: string, calls: number, transport: 'udp' | 'tcp' = 'udp', extra: Record<string, unknown> = {}, trunkExtra: Record<string, unknown> = {}) {
     const carrier = await startSipp({
       scenario: scenario === 'uas' ? 'uas' : SCENARIOS + scenario,
       transport: transport === 'tcp' ? 't1' : 'u1',
@@ -211,7 +211,7 @@ describe('carrier route (SIPp as the downstream carrier)', () => {
     });
     const route = `sip:127.0.0.1:${carrier.localPort}${transport === 'tcp' ? ';transport=tcp' : ''}`;
     gateway = await startTestGateway({
-      trunks: [{ name: 'demo', account: 'demo', cps: { default: 100_000 }, auth: { ipAcl: ['127.0.0.0/8'] }, route }],
+      trunks: [{ name: 'demo', account: 'demo', cps: { default: 100_000 }, auth: { ipAcl: ['127.0.0.0/8'] }, route, ...trunkExtra }],
       ...extra,
     });
     return carrier;
@@ -303,6 +303,42 @@ describe('carrier route (SIPp as the downstream carrier)', () => {
     expect(g.alerts.counts.get(32022)).toBe(1);
     expect(g.b2bua.stats.ended.timeout).toBe(1);
     await expectAllReleased(g);
+  });
+
+  it('ring timeout (Timer C, trunks[].ringTimeoutMs): the ringing carrier is cancelled, the PBX gets 408, the lease is released', async () => {
+    const carrier = await withCarrier('carrier-cancel.xml', 1, 'udp', {}, { ringTimeoutMs: 1000 });
+    const g = gateway as Gateway;
+    const started = Date.now();
+    const r = await runPbx(g, { number: '+14155550123', final: 408, finalReason: 'Request Timeout', requireProvisional: [180] });
+    expectSippSucceeded(r, 1);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
+    const c = await carrier.done;
+    expect(c.successful, c.errorLog).toBe(1);
+    expect(g.b2bua.stats.ended.no_answer).toBe(1);
+    await expectAllReleased(g);
+  });
+
+  it('a carrier that rings forever and ignores the CANCEL: 408 to the PBX, and the INVITE transaction ends 64·T1 after the CANCEL', async () => {
+    const carrier = await withCarrier('carrier-ring-forever.xml', 1, 'udp', {}, { ringTimeoutMs: 1000 });
+    const gw = gateway as Gateway;
+    const r = await runPbx(gw, { number: '+14155550123', final: 408, requireProvisional: [180] });
+    expectSippSucceeded(r, 1);
+    await expectAllReleased(gw);
+    await waitFor(() => gw.transactions.size.client === 0, { timeoutMs: 20_000, what: 'the cancelled INVITE transaction to end without a final response' });
+    carrier.kill();
+  });
+
+  it('a TCP carrier whose connection closes while it rings: the PBX gets 503 at once, the lease is released', async () => {
+    const carrier = await withCarrier('carrier-ring-forever.xml', 1, 'tcp');
+    const g = gateway as Gateway;
+    const pbx = runPbx(g, { number: '+14155550123', final: 503, requireProvisional: [180] });
+    await waitFor(() => [...g.b2bua.calls.values()].some((c) => c.state === 'early'), { what: 'the call ringing' });
+    carrier.kill('SIGKILL');
+    const r = await pbx;
+    expectSippSucceeded(r, 1);
+    expect(g.b2bua.stats.ended.failed).toBe(1);
+    await expectAllReleased(g);
+    await waitFor(() => g.transactions.size.client === 0, { what: 'no INVITE transaction left to the dead carrier' });
   });
 
   it('carrier silent: Timer B fires and the PBX gets 408', async () => {

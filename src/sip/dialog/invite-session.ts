@@ -194,6 +194,12 @@ export class OutgoingInvite {
     if (this.tx instanceof InviteClientTransaction) this.tx.cancel();
   }
 
+  /** Give up on the INVITE without waiting for anything (its flow is gone): no handler is called again. */
+  abandon(): void {
+    this.done = true;
+    this.tx.terminate('transport-error');
+  }
+
   private onResponse(res: SipResponse): void {
     const status = res.status;
     if (status < 200) {

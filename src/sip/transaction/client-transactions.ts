@@ -125,6 +125,15 @@ export class InviteClientTransaction extends ClientTransaction {
     if (this.cancelSent) return;
     this.cancelSent = true;
     this.host.sendCancel(this);
+    // §9.1: no final response 64·T1 after the CANCEL: the INVITE transaction is over
+    // (a far end that rings forever and ignores the CANCEL must not keep it alive).
+    clearTimeout(this.timerBDM);
+    this.timerBDM = setTimeout(() => {
+      if (this._state !== 'proceeding') return;
+      this.handlers.onTimeout?.(this);
+      this.terminate('timeout');
+    }, this.timers.B);
+    this.timerBDM.unref();
   }
 
   receiveResponse(res: SipResponse): void {

@@ -107,7 +107,7 @@ describe('defaults are explicit (SPEC §7.2)', () => {
     });
   });
 
-  it('a trunk gets region us1, CPS 1, no burst, no cap, no auth, the builtin route', () => {
+  it('a trunk gets region us1, CPS 1, no burst, no cap, no auth, the builtin route, a 180-s ring timeout', () => {
     expect(valid(ONE_TRUNK).trunks[0]).toEqual({
       name: 'acme',
       account: 'acme',
@@ -117,6 +117,7 @@ describe('defaults are explicit (SPEC §7.2)', () => {
       maxConcurrentCalls: null,
       auth: { ipAcl: [], credentials: [] },
       route: 'builtin',
+      ringTimeoutMs: 180_000,
     });
   });
 

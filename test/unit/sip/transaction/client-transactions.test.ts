@@ -282,6 +282,26 @@ describe('client transactions', () => {
         expect(sentCount(stack.transport, 'CANCEL')).toBe(1);
       });
 
+      it('no final response 64·T1 after the CANCEL (a far end that ignores it): the transaction ends with onTimeout (§9.1)', async () => {
+        await start();
+        const h = recorder();
+        const tx = sendInvite(h);
+        const inv = await peer.waitForRequest('INVITE');
+        await peer.reply(inv, 180, 'uas-deaf');
+        await stateIs(tx, 'proceeding');
+        // ringing without a CANCEL: no timer runs in Proceeding (the TU's Timer C decides)
+        vi.advanceTimersByTime(10 * 64 * DEFAULT_TIMERS.t1Ms);
+        expect(tx.state).toBe('proceeding');
+        tx.cancel();
+        await peer.waitForRequest('CANCEL');
+        vi.advanceTimersByTime(64 * DEFAULT_TIMERS.t1Ms - 1);
+        expect(tx.state).toBe('proceeding');
+        vi.advanceTimersByTime(1);
+        expect(tx.state).toBe('terminated');
+        expect(h.timeouts).toBe(1);
+        expect(h.terminated).toEqual(['timeout']);
+      });
+
       it('in Proceeding sends the CANCEL at once, and only once', async () => {
         await start();
         const h = recorder();
