@@ -20,7 +20,7 @@ const LAYERS = {
   alerts: [],
   errors: [],
   // the configuration: its schema builds on the protocol's listen URLs and the limits' account types
-  config: ['sip', 'limits', 'numbers'],
+  config: ['sip', 'limits', 'numbers', 'errors'],
   // the provider's front door
   termination: ['sip', 'limits', 'numbers', 'media', 'alerts', 'errors', 'config'],
   // the emulated telephone network

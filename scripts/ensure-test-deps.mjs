@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // The tests drive trunkgate with real peers: SIPp (Debian package
-// sip-tester) and a real Prometheus server (Debian package prometheus).
+// sip-tester), a real Prometheus server (prometheus), baresip and Kamailio
+// (with its TLS module), and stunnel and openssl for TLS (this Debian
+// build of SIPp has no TLS of its own).
 // When one is missing this installs it (root with apt only); otherwise it
 // stops and says how to install it. Tests never skip silently.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -8,13 +10,25 @@ import { execFileSync, spawnSync } from 'node:child_process';
 const NEEDED = [
   { command: 'sipp', debian: 'sip-tester', other: ['macOS: brew install sipp', 'source: https://github.com/SIPp/sipp (cmake)'] },
   { command: 'prometheus', debian: 'prometheus', other: ['macOS: brew install prometheus', 'binaries: https://prometheus.io/download/'] },
+  { command: 'baresip', debian: 'baresip', other: ['macOS: brew install baresip', 'source: https://github.com/baresip/baresip'] },
+  { command: 'kamailio', debian: 'kamailio', other: ['packages: https://www.kamailio.org/w/download/'] },
+  // Kamailio's TLS module: a file, not a command (its package name on Debian)
+  { file: '/usr/lib/x86_64-linux-gnu/kamailio/modules/tls.so', command: 'kamailio tls module', debian: 'kamailio-tls-modules', other: ['packages: https://www.kamailio.org/w/download/'] },
+  { command: 'stunnel', debian: 'stunnel4', other: ['macOS: brew install stunnel'] },
+  { command: 'openssl', debian: 'openssl', other: ['macOS: brew install openssl'] },
 ];
 
 function have(cmd) {
   return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
 }
 
-const missing = NEEDED.filter((n) => !have(n.command));
+/** A Kamailio module is found wherever the architecture's library directory is. */
+function present(need) {
+  if (need.file === undefined) return have(need.command);
+  return spawnSync('sh', ['-c', `ls /usr/lib/*/kamailio/modules/${need.file.split('/').pop()} /usr/lib/kamailio/modules/${need.file.split('/').pop()} 2>/dev/null | grep -q .`], { stdio: 'ignore' }).status === 0;
+}
+
+const missing = NEEDED.filter((n) => !present(n));
 if (missing.length > 0) {
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   if (isRoot && have('apt-get')) {
@@ -26,7 +40,7 @@ if (missing.length > 0) {
       // reported below
     }
   }
-  const still = NEEDED.filter((n) => !have(n.command));
+  const still = NEEDED.filter((n) => !present(n));
   if (still.length > 0) {
     const lines = ['The trunkgate tests need these programs, and they are not installed:'];
     for (const n of still) {

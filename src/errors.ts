@@ -149,6 +149,13 @@ export const ERRORS = {
     when: 'any other failure to bind the HTTP listener (start-up, exit 1)',
     message: (url: string, reason: string) => `cannot listen on ${url}: ${reason}`,
   }),
+  TLS_FILE_UNREADABLE: entry({
+    code: 'TLS_FILE_UNREADABLE',
+    status: 500,
+    surface: 'cli',
+    when: 'a PEM file named by sip.tls cannot be read (start-up, exit 1)',
+    message: (key: string, path: string, reason: string) => `${key}: cannot read ${path} (${reason}); give the path of a PEM file trunkgate can read`,
+  }),
   USAGE: entry({
     code: 'USAGE',
     status: 400,

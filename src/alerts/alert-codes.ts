@@ -20,6 +20,9 @@ export const ALERTS = {
   32203: 'Phone number is blocked',
   32204: 'Invalid caller ID',
   32205: 'No international authorization',
+  32207: 'Secure media not accepted',
+  32208: 'Secure media required',
+  32209: 'Secure transport required',
 } as const;
 
 export type AlertCode = keyof typeof ALERTS;

@@ -66,6 +66,7 @@ export class B2bua implements CallStarter {
       edge,
       route: trunk.route,
       ringTimeoutMs: trunk.config.ringTimeoutMs,
+      secure: trunk.config.secure,
       lease: admitted.lease,
       maxDurationMs: trunk.maxDurationMs,
     };
@@ -79,7 +80,7 @@ export class B2bua implements CallStarter {
 
   private farLeg(call: Call): BLeg {
     const route = call.info.route;
-    if (route.kind === 'builtin') return new BuiltinLeg(this.options.emulator, call.called, call.offer, call);
+    if (route.kind === 'builtin') return new BuiltinLeg(this.options.emulator, call.called, call.offer, call, call.info.secure);
     return new CarrierLeg(
       this.options.core,
       {

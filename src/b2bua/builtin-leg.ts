@@ -14,6 +14,8 @@ export class BuiltinLeg implements BLeg, PstnCallEvents {
     private readonly called: string,
     offer: RelayedBody | undefined,
     private readonly events: BLegEvents,
+    /** A secure trunk's call: a late offer is answered with an SRTP offer. */
+    private readonly srtp = false,
   ) {
     this.offer = offer;
   }
@@ -21,7 +23,7 @@ export class BuiltinLeg implements BLeg, PstnCallEvents {
   start(): void {
     const offerSdp = this.offer !== undefined && this.offer.body.length > 0 ? this.offer.body.toString('utf8') : undefined;
     this.offer = undefined;
-    this.call = this.emulator.startCall(this.called, offerSdp, this);
+    this.call = this.emulator.startCall(this.called, offerSdp, this, this.srtp);
   }
 
   // PstnCallEvents: the emulated network's side of the call

@@ -31,6 +31,8 @@ export interface CallInfo {
   route: Route;
   /** How long a carrier may ring before it is cancelled and the caller gets 408 (Timer C). */
   ringTimeoutMs: number;
+  /** A secure trunk's call (TLS and SRTP). */
+  secure: boolean;
   lease: CallLease;
   /** Hang up (BYE both legs, alert 32015) after this long answered. */
   maxDurationMs: number;

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { type ListenSpec, parseListenUrl } from '../sip/transport/listen-url.js';
 import type { TransportOptions } from '../sip/transport/transport-layer.js';
 import type { Config } from './schema.js';
+import { tlsMaterial } from './tls.js';
 
 export function sipListenSpecs(config: Config): ListenSpec[] {
   return config.sip.listen.map((url) => {
@@ -20,10 +21,11 @@ export function httpListenAddress(config: Config): { host: string; port: number 
   return { host: host === 'localhost' ? '127.0.0.1' : host, port: Number(hostPort.slice(i + 1)) };
 }
 
-/** The transport layer's options: listeners, limits and the advertised address (fixed until a restart). */
+/** The transport layer's options: listeners, limits, TLS and the advertised address (fixed until a restart). */
 export function transportOptions(config: Config, logger: Logger | undefined): TransportOptions {
   const s = config.sip;
   return {
+    tls: () => tlsMaterial(config, logger),
     listen: sipListenSpecs(config),
     tcpIdleTimeoutMs: s.tcpIdleTimeoutMs,
     tcpMessageTimeoutMs: s.tcpMessageTimeoutMs,

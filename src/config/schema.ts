@@ -41,6 +41,15 @@ const TimersSchema = z.strictObject({
   t4Ms: z.number().int().min(0).max(600_000).default(5000),
 });
 
+const pemFile = z.string().min(1, 'expected the path of a PEM file');
+
+const TlsSchema = z.strictObject({
+  cert: pemFile.nullable().default(null),
+  key: pemFile.nullable().default(null),
+  ca: pemFile.nullable().default(null),
+  verifyCarriers: z.boolean().default(true),
+});
+
 const SipSchema = z.strictObject({
   listen: z.array(listenUrl).min(1, 'at least one listen address').default(['udp://127.0.0.1:5060', 'tcp://127.0.0.1:5060']),
   domainSuffix: z
@@ -73,6 +82,13 @@ const SipSchema = z.strictObject({
     .refine((v) => isIP(v) !== 0, 'expected an IPv4 or IPv6 address')
     .nullable()
     .default(null),
+  /**
+   * TLS for tls:// listeners and carrier routes with ;transport=tls: our
+   * certificate and key (PEM files; absent: a self-signed one is made at start,
+   * for loopback listeners only), trust anchors for carriers, and whether to
+   * check carriers' certificates at all (off for lab carriers)
+   */
+  tls: TlsSchema.default({ cert: null, key: null, ca: null, verifyCarriers: true }),
 });
 
 const ShutdownSchema = z.strictObject({
@@ -150,6 +166,8 @@ const TrunkSchema = z.strictObject({
   route: route.default('builtin'),
   /** How long a carrier route may ring before trunkgate cancels it and answers the PBX 408 (RFC 3261 Timer C, at least 3 min) */
   ringTimeoutMs: z.number().int().min(1000).max(3_600_000).default(180_000),
+  /** Secure trunking: calls only over TLS with SRTP offered (SPEC §9) */
+  secure: z.boolean().default(false),
 });
 
 export const BEHAVIOURS = ['answer', 'busy', 'no-answer', 'reject', 'hangup-after'] as const;
@@ -230,6 +248,7 @@ export function crossCheck(raw: unknown): CrossIssue[] {
     }
   });
   const sip = isRecord(root['sip']) ? root['sip'] : {};
+  issues.push(...tlsIssues(sip, trunks));
   const fallback = sip['fallbackTrunk'];
   if (typeof fallback === 'string' && !trunkNames.has(fallback)) {
     issues.push({ path: ['sip', 'fallbackTrunk'], message: `no trunk named "${fallback}"; expected one of: ${[...trunkNames].join(', ') || '(no trunks configured)'}` });
@@ -243,6 +262,43 @@ export function crossCheck(raw: unknown): CrossIssue[] {
     if (isRecord(r) && r['behaviour'] === 'hangup-after' && r['hangupAfterMs'] === undefined && typeof pstn['hangupAfterMs'] !== 'number') {
       issues.push({ path: ['pstn', 'rules', i, 'hangupAfterMs'], message: 'a hangup-after rule needs hangupAfterMs (here or in pstn.hangupAfterMs)' });
     }
+  });
+  return issues;
+}
+
+const LOOPBACK = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|::1)$/;
+
+/**
+ * TLS across fields: cert and key go together; a tls:// listener reachable
+ * from elsewhere needs them (a self-signed one is made for loopback only); a
+ * route or a secure trunk needs a listener of its transport.
+ */
+function tlsIssues(sip: Record<string, unknown>, trunks: readonly unknown[]): CrossIssue[] {
+  const issues: CrossIssue[] = [];
+  const tls = isRecord(sip['tls']) ? sip['tls'] : {};
+  const hasCert = typeof tls['cert'] === 'string';
+  const hasKey = typeof tls['key'] === 'string';
+  if (hasCert !== hasKey) issues.push({ path: ['sip', 'tls', hasCert ? 'key' : 'cert'], message: 'sip.tls.cert and sip.tls.key go together: give both, or neither (a self-signed certificate for loopback)' });
+  const listen = Array.isArray(sip['listen']) ? sip['listen'] : ['udp://127.0.0.1:5060', 'tcp://127.0.0.1:5060'];
+  const transports = new Set<string>();
+  listen.forEach((url: unknown, i: number) => {
+    if (typeof url !== 'string') return;
+    const r = parseListenUrl(url);
+    if (!r.ok) return;
+    transports.add(r.spec.transport);
+    if (r.spec.transport === 'tls' && !hasCert && !LOOPBACK.test(r.spec.host)) {
+      issues.push({ path: ['sip', 'listen', i], message: `a tls:// listener on ${r.spec.host} needs sip.tls.cert and sip.tls.key (a self-signed certificate is made only for loopback listeners)` });
+    }
+  });
+  trunks.forEach((t: unknown, i: number) => {
+    if (!isRecord(t)) return;
+    if (typeof t['route'] === 'string') {
+      const r = parseRoute(t['route']);
+      if (r.ok && r.route.kind === 'carrier' && !transports.has(r.route.transport)) {
+        issues.push({ path: ['trunks', i, 'route'], message: `a ${r.route.transport} route needs a ${r.route.transport}:// listener in sip.listen (it names our address in Via and Contact)` });
+      }
+    }
+    if (t['secure'] === true && !transports.has('tls')) issues.push({ path: ['trunks', i, 'secure'], message: 'a secure trunk takes calls over TLS only: add a tls:// listener to sip.listen' });
   });
   return issues;
 }

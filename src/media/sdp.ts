@@ -206,15 +206,19 @@ export function buildAnswer(offer: AudioOffer, codec: { pt: number; name: string
   return origin.render(address, lines);
 }
 
-/** An offer of PCMU and PCMA, for calls we originate without one (a late offer answered with an offer). */
-export function buildOffer(address: string, port: number, origin: SdpOrigin = new SdpOrigin()): string {
+/**
+ * An offer of PCMU and PCMA, for calls we originate without one (a late offer
+ * answered with an offer); SRTP (RTP/SAVP with a key of ours) on a secure trunk.
+ */
+export function buildOffer(address: string, port: number, origin: SdpOrigin = new SdpOrigin(), srtp = false): string {
   return origin.render(address, [
     's=trunkgate',
     `c=IN ${ipVersion(address)} ${address}`,
     't=0 0',
-    `m=audio ${port} RTP/AVP 0 8`,
+    `m=audio ${port} ${srtp ? 'RTP/SAVP' : 'RTP/AVP'} 0 8`,
     'a=rtpmap:0 PCMU/8000',
     'a=rtpmap:8 PCMA/8000',
+    ...(srtp ? [`a=crypto:1 ${SRTP_SUITES[0]} inline:${randomBytes(30).toString('base64')}`] : []),
     'a=ptime:20',
     'a=sendrecv',
     '',

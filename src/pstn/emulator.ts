@@ -74,10 +74,13 @@ export class PstnEmulator {
     };
   }
 
-  /** Start a call to `called` with the caller's SDP offer (undefined: late offer). */
-  startCall(called: string, offerSdp: string | undefined, events: PstnCallEvents): PstnCall {
+  /**
+   * Start a call to `called` with the caller's SDP offer (undefined: late
+   * offer, answered with an offer of ours: SRTP when `srtp`, a secure trunk's).
+   */
+  startCall(called: string, offerSdp: string | undefined, events: PstnCallEvents, srtp = false): PstnCall {
     this.stats.calls++;
-    return new PstnCall(this, this.resolve(called), this.config.earlyMedia, offerSdp, events);
+    return new PstnCall(this, this.resolve(called), this.config.earlyMedia, offerSdp, events, srtp);
   }
 
   /**
@@ -86,8 +89,8 @@ export class PstnEmulator {
    * status that refuses it.
    * @internal
    */
-  answerFor(offerSdp: string | undefined, origin: SdpOrigin): { ok: true; sdp: string } | { ok: false; status: number } {
-    if (offerSdp === undefined || offerSdp.length === 0) return { ok: true, sdp: buildOffer(this.media.address, this.media.port, origin) };
+  answerFor(offerSdp: string | undefined, origin: SdpOrigin, srtp: boolean): { ok: true; sdp: string } | { ok: false; status: number } {
+    if (offerSdp === undefined || offerSdp.length === 0) return { ok: true, sdp: buildOffer(this.media.address, this.media.port, origin, srtp) };
     const offer = readAudioOffer(offerSdp);
     if (!offer.ok) return { ok: false, status: 400 };
     const codec = pickCodec(offer.offer, ACCEPTED_CODECS);
@@ -112,6 +115,7 @@ export class PstnCall {
     earlyMedia: boolean,
     offerSdp: string | undefined,
     private readonly events: PstnCallEvents,
+    private readonly srtp: boolean,
   ) {
     // Decide on the next tick: the caller has finished setting up its side.
     queueMicrotask(() => this.begin(earlyMedia, offerSdp));
@@ -126,7 +130,7 @@ export class PstnCall {
     const rule = this.rule;
     if (rule.behaviour === 'busy') return this.reject(486);
     if (rule.behaviour === 'reject') return this.reject(rule.status ?? 503);
-    const answer = this.emulator.answerFor(offerSdp, this.origin);
+    const answer = this.emulator.answerFor(offerSdp, this.origin, this.srtp);
     if (!answer.ok) return this.reject(answer.status);
     if (earlyMedia) this.events.progress(183, answer.sdp);
     else this.events.progress(180, undefined);
@@ -177,6 +181,6 @@ export class PstnCall {
 
   /** A new offer in the call (re-INVITE / UPDATE): the answer, or the status to refuse it with. */
   reoffer(offerSdp: string | undefined): { ok: true; sdp: string } | { ok: false; status: number } {
-    return this.emulator.answerFor(offerSdp, this.origin);
+    return this.emulator.answerFor(offerSdp, this.origin, this.srtp);
   }
 }

@@ -14,7 +14,7 @@
  *   8 trial: called number verified         400 The number is unverified       32100
  *   9 geo permissions                       403 No International Authorization 32205
  *  10 blocklist                             403 Phone number is blocked …      32203
- *  11 SDP offer usable                      415 / 400 Bad Request              32102
+ *  11 secure trunking, SDP offer usable     403 / 488 / 415 / 400              32209/32208/32207/32102
  *  12 trunk CPS                             503 Trunk CPS limit exceeded       32001
  *  13 pooled account CPS                    503 Trunk CPS limit exceeded       32012
  *  14 concurrency                           503 Trunk concurrent call limit …  10004
@@ -24,7 +24,7 @@ import type { Region } from '../config/schema.js';
 import type { Clock } from '../limits/clock.js';
 import type { CallLease, ConcurrencyTracker } from '../limits/concurrency.js';
 import type { RateLimiter } from '../limits/rate-limiters.js';
-import { ACCEPTED_CODECS, SDP_CONTENT_TYPE, pickCodec, readAudioOffer } from '../media/sdp.js';
+import { ACCEPTED_CODECS, SDP_CONTENT_TYPE, offersSrtp, pickCodec, readAudioOffer } from '../media/sdp.js';
 import { isE164, numberMatches } from '../numbers/number-patterns.js';
 import { type SipRequest, parseBoundedInt, parseNameAddr, parseUri, splitList } from '../sip/message/index.js';
 import type { DigestAuth } from './digest.js';
@@ -195,13 +195,24 @@ const geoPermitted: Check = ({ trunk, called }) => {
 const notBlocked: Check = ({ ctx, called }) =>
   ctx.directory.config.blocklist.some((p) => numberMatches(p, called)) ? reject(403, 'Phone number is blocked for verification', 'forbidden', 32203) : undefined;
 
-/** Check 11: an SDP offer, if any, parses and offers PCMU or PCMA; no body is a late offer, allowed. */
-const usableOffer: Check = ({ req }) => {
+/**
+ * Check 11: the media. Secure trunking first (SPEC §9, transport before
+ * media): a `secure` trunk takes INVITEs over TLS only (403, 32209) with SRTP
+ * offered (488, 32208); a trunk that is not secure refuses an SRTP offer (488,
+ * 32207). Then an SDP offer, if any, parses and offers PCMU or PCMA; no body
+ * is a late offer, allowed.
+ */
+const usableOffer: Check = ({ req, trunk }) => {
+  const secure = trunk.config.secure;
+  if (secure && req.source?.transport !== 'tls') return reject(403, 'Forbidden', 'forbidden', 32209);
   if (req.body.length === 0) return undefined;
   const type = req.contentType;
   if (type !== undefined && type !== SDP_CONTENT_TYPE) return reject(415, 'Unsupported Media Type', 'unsupported_media', undefined, [['Accept', SDP_CONTENT_TYPE]]);
   const offer = readAudioOffer(req.body.toString('utf8'));
   if (!offer.ok) return reject(400, 'Bad Request', 'unsupported_media', 32102);
+  const srtp = offersSrtp(offer.offer);
+  if (secure && !srtp) return reject(488, 'Not Acceptable Here', 'unsupported_media', 32208);
+  if (!secure && srtp) return reject(488, 'Not Acceptable Here', 'unsupported_media', 32207);
   return pickCodec(offer.offer, ACCEPTED_CODECS) === undefined ? reject(415, 'Unsupported Media Type', 'unsupported_media') : undefined;
 };
 

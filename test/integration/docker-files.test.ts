@@ -44,7 +44,7 @@ function loadValid(path: string): Config {
 
 interface Ports {
   /** SIP port per transport. */
-  sip: Partial<Record<'udp' | 'tcp', number>>;
+  sip: Partial<Record<'udp' | 'tcp' | 'tls', number>>;
   http: number;
 }
 

@@ -45,7 +45,7 @@ export async function startTestGateway(patch: Patch = {}): Promise<Gateway> {
 }
 
 /** `127.0.0.1:port` of a gateway's listener, as SIPp wants its target. */
-export function sipTarget(gateway: Gateway, transport: 'udp' | 'tcp' = 'udp'): string {
+export function sipTarget(gateway: Gateway, transport: 'udp' | 'tcp' | 'tls' = 'udp'): string {
   const l = gateway.address(transport);
   return `${l.address}:${l.port}`;
 }

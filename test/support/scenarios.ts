@@ -41,6 +41,10 @@ export interface PbxScenario {
   rport?: boolean;
   /** Late offer: the ACK for the 200 carries an SDP answer with this codec (the 200 made the offer). */
   ackAnswer?: number;
+  /** Offer SRTP: RTP/SAVP with an SDES key (a=crypto, RFC 4568), as a secure trunk wants. */
+  srtp?: boolean;
+  /** A sips: Request-URI (and To) instead of sip:. */
+  sipsUri?: boolean;
 }
 
 const PROVISIONALS = [100, 180, 183];
@@ -58,14 +62,16 @@ function invite(s: PbxScenario): string {
           's=-',
           'c=IN IP[media_ip_type] [media_ip]',
           't=0 0',
-          `m=audio [media_port] RTP/AVP ${offer.join(' ')}`,
+          `m=audio [media_port] ${s.srtp === true ? 'RTP/SAVP' : 'RTP/AVP'} ${offer.join(' ')}`,
           ...offer.map((pt) => `a=rtpmap:${pt} ${names[pt] ?? 'X/8000'}`),
+          ...(s.srtp === true ? ['a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz'] : []),
         ].join('\n') + '\n';
+  const scheme = s.sipsUri === true ? 'sips' : 'sip';
   const headers = [
-    `INVITE sip:${s.number}@${domain} SIP/2.0`,
+    `INVITE ${scheme}:${s.number}@${domain} SIP/2.0`,
     'Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=z9hG4bK-inv-[pid]-[call_number]',
     'From: "PBX" <sip:+14155550100@[local_ip]:[local_port]>;tag=[pid]SIPpTag[call_number]',
-    `To: <sip:${s.number}@${domain}>`,
+    `To: <${scheme}:${s.number}@${domain}>`,
     'Call-ID: [call_id]',
     'CSeq: 1 INVITE',
     'Contact: <sip:pbx@[local_ip]:[local_port];transport=[transport]>',

@@ -15,7 +15,7 @@ import {
   splitList,
 } from '../message/index.js';
 import type { Destination } from '../transport/sip-transport.js';
-import { TRANSPORT_NAMES, type TransportName } from '../transport/listen-url.js';
+import { DEFAULT_PORT, TRANSPORT_NAMES, type TransportName } from '../transport/listen-url.js';
 
 export type DialogRole = 'uac' | 'uas';
 export type DialogState = 'early' | 'confirmed' | 'terminated';
@@ -209,7 +209,8 @@ export function uriDestination(uriText: string): Destination | undefined {
   const host = bareHost(maddr ?? uri.host);
   const address = host === 'localhost' ? '127.0.0.1' : host;
   if (isIP(address) === 0) return undefined;
-  const t = (uri.params.get('transport') ?? 'udp').toLowerCase();
+  // a SIPS URI is reached over TLS (RFC 3261 §26.2.2), default port 5061
+  const t = uri.scheme === 'sips' ? 'tls' : (uri.params.get('transport') ?? 'udp').toLowerCase();
   const transport: TransportName = (TRANSPORT_NAMES as readonly string[]).includes(t) ? (t as TransportName) : 'udp';
-  return { transport, address, port: uri.port ?? 5060 };
+  return { transport, address, port: uri.port ?? DEFAULT_PORT[transport] };
 }

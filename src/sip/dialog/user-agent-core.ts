@@ -32,8 +32,13 @@ export interface UserAgentApplication {
 /** The user part of the Contact URIs trunkgate sends. */
 export const CONTACT_USER = 'trunkgate';
 
-/** `<sip:user@host:port;transport=…>`: UDP is the default and goes unsaid (RFC 3261 §19.1.1). */
-export function contactHeader(hostPort: string, transport: TransportName, user: string = CONTACT_USER): string {
+/**
+ * `<sip:user@host:port;transport=…>`: UDP is the default and goes unsaid
+ * (RFC 3261 §19.1.1). With `sips`, a SIPS URI (RFC 3261 §8.1.1.8: a request
+ * whose Request-URI is SIPS gets a SIPS Contact), which implies TLS.
+ */
+export function contactHeader(hostPort: string, transport: TransportName, user: string = CONTACT_USER, sips = false): string {
+  if (sips) return `<sips:${user}@${hostPort}>`;
   return `<sip:${user}@${hostPort}${transport === 'udp' ? '' : `;transport=${transport}`}>`;
 }
 
@@ -88,7 +93,7 @@ export class UserAgentCore implements TransactionUser {
   contactForRequest(req: SipRequest): string {
     const s = req.source;
     if (s === undefined) throw new Error('contactForRequest needs a received request');
-    return contactHeader(this.layer.transport.receivingHostPort(s), s.transport);
+    return contactHeader(this.layer.transport.receivingHostPort(s), s.transport, CONTACT_USER, s.transport === 'tls' && req.requestUri?.scheme === 'sips');
   }
 
   /** Call `listener` when the flow to `dest` closes (a carrier's TCP connection, say). Returns the unwatch function. */

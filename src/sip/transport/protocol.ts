@@ -28,8 +28,21 @@ export interface TransportLimits {
   maxConnections: number;
 }
 
+/** What TLS needs: our certificate and key, and how to check the peers we connect to. */
+export interface TlsMaterial {
+  /** PEM certificate (chain) and private key of our listeners. */
+  cert: string | Buffer;
+  key: string | Buffer;
+  /** PEM trust anchors for the peers we connect to; undefined: Node's default CA list. */
+  ca?: string | Buffer | undefined;
+  /** Check the certificates of peers we connect to (a carrier); off for lab carriers with self-signed ones. */
+  verifyPeers: boolean;
+}
+
 export interface ProtocolContext {
   readonly limits: TransportLimits;
+  /** Our TLS material, made or read when a TLS listener first needs it. */
+  readonly tls: (() => Promise<TlsMaterial>) | undefined;
   readonly events: TransportEvents;
   readonly log: Logger | undefined;
   /** Parse, validate and deliver bytes that arrived (a datagram, or one framed stream message). */

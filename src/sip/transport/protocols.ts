@@ -6,9 +6,11 @@
 import type { TransportName } from '../message/index.js';
 import type { ProtocolFactory } from './protocol.js';
 import { TcpProtocol } from './tcp.js';
+import { TlsProtocol } from './tls.js';
 import { UdpProtocol } from './udp.js';
 
 export const PROTOCOLS: Readonly<Record<TransportName, ProtocolFactory>> = {
   udp: (ctx) => new UdpProtocol(ctx),
   tcp: (ctx) => new TcpProtocol(ctx),
+  tls: (ctx) => new TlsProtocol(ctx),
 };

@@ -44,7 +44,7 @@ export abstract class StreamProtocol implements Protocol {
   constructor(protected readonly ctx: ProtocolContext) {}
 
   /** A server for one listener; `connectionEvent` is the event a ready connection arrives by. */
-  protected abstract createServer(): Server;
+  protected abstract createServer(): Server | Promise<Server>;
   protected abstract readonly connectionEvent: string;
   /** Open a connection to `dest`; `readyEvent` is emitted once it can carry messages. */
   protected abstract connect(dest: Destination, localAddress: string | undefined): { socket: Socket; readyEvent: string };
@@ -57,9 +57,9 @@ export abstract class StreamProtocol implements Protocol {
     return this.connections.size;
   }
 
-  listen(spec: ListenSpec): Promise<BoundListener> {
+  async listen(spec: ListenSpec): Promise<BoundListener> {
     const family = familyOf(isIP(spec.host));
-    const server = this.createServer();
+    const server = await this.createServer();
     return new Promise((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException): void => reject(describeListenError(formatListenUrl(spec), err));
       server.once('error', onError);

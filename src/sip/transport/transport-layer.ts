@@ -30,7 +30,7 @@ import {
 } from '../message/index.js';
 import { bareHost } from '../message/uri.js';
 import { type ListenSpec, formatHostPort } from './listen-url.js';
-import type { Protocol, ProtocolContext, TransportLimits } from './protocol.js';
+import type { Protocol, ProtocolContext, TlsMaterial, TransportLimits } from './protocol.js';
 import { PROTOCOLS } from './protocols.js';
 import type {
   BoundListener,
@@ -62,6 +62,8 @@ export interface TransportOptions {
    * wildcard (0.0.0.0 or ::). Default: the first non-internal interface address.
    */
   advertisedAddress?: string | null | undefined;
+  /** TLS material for tls listeners and connections, made or read when first needed. */
+  tls?: (() => Promise<TlsMaterial>) | undefined;
   logger?: Logger | undefined;
 }
 
@@ -89,6 +91,7 @@ export class TransportLayer implements SipTransport {
     this.events.setMaxListeners(0);
     const ctx: ProtocolContext = {
       limits: this.limits,
+      tls: options.tls,
       events: this.events,
       log: this.log,
       receive: (buf, source) => this.receive(buf, source),

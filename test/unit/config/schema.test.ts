@@ -75,6 +75,7 @@ describe('defaults are explicit (SPEC §7.2)', () => {
         tcpMessageTimeoutMs: 20_000,
         maxTcpConnections: 1024,
         advertisedAddress: null,
+        tls: { cert: null, key: null, ca: null, verifyCarriers: true },
       },
       shutdown: { drainMs: 30_000 },
       http: { listen: '127.0.0.1:8080', token: null },
@@ -118,6 +119,7 @@ describe('defaults are explicit (SPEC §7.2)', () => {
       auth: { ipAcl: [], credentials: [] },
       route: 'builtin',
       ringTimeoutMs: 180_000,
+      secure: false,
     });
   });
 
@@ -427,5 +429,39 @@ describe('pstn rule and http checks added after review', () => {
     expect(bad.ok).toBe(false);
     if (!bad.ok) expect(bad.problems[0]?.path).toBe('http.listen');
     expect(validateConfig({ http: { listen: '127.0.0.1:0' } }).ok).toBe(true);
+  });
+});
+
+describe('TLS across fields (SPEC §9)', () => {
+  const base = { accounts: [{ name: 'acme', type: 'business-pcp' }], trunks: [{ name: 'acme', account: 'acme', auth: { ipAcl: ['127.0.0.0/8'] } }] };
+  const paths = (raw: unknown): string[] => {
+    const r = validateConfig(raw);
+    return r.ok ? [] : r.problems.map((p) => `${p.path}: ${p.message}`);
+  };
+
+  it('a loopback tls:// listener needs no certificate (one is made at start)', () => {
+    expect(paths({ ...base, sip: { listen: ['tls://127.0.0.1:5061', 'tls://[::1]:5061'] } })).toEqual([]);
+  });
+
+  it('a tls:// listener others can reach needs sip.tls.cert and key', () => {
+    expect(paths({ ...base, sip: { listen: ['udp://127.0.0.1:5060', 'tls://0.0.0.0:5061'] } })).toEqual([
+      'sip.listen[1]: a tls:// listener on 0.0.0.0 needs sip.tls.cert and sip.tls.key (a self-signed certificate is made only for loopback listeners)',
+    ]);
+    expect(paths({ ...base, sip: { listen: ['tls://0.0.0.0:5061'], tls: { cert: '/c.pem', key: '/k.pem' } } })).toEqual([]);
+  });
+
+  it('cert and key go together', () => {
+    expect(paths({ ...base, sip: { tls: { cert: '/c.pem' } } })).toEqual([
+      'sip.tls.key: sip.tls.cert and sip.tls.key go together: give both, or neither (a self-signed certificate for loopback)',
+    ]);
+  });
+
+  it('a route or a secure trunk needs a listener of its transport', () => {
+    const trunk = { name: 'acme', account: 'acme', auth: { ipAcl: ['127.0.0.0/8'] }, route: 'sip:127.0.0.1:5071;transport=tls', secure: true };
+    expect(paths({ ...base, trunks: [trunk] })).toEqual([
+      'trunks[0].route: a tls route needs a tls:// listener in sip.listen (it names our address in Via and Contact)',
+      'trunks[0].secure: a secure trunk takes calls over TLS only: add a tls:// listener to sip.listen',
+    ]);
+    expect(paths({ ...base, sip: { listen: ['udp://127.0.0.1:5060', 'tls://127.0.0.1:5061'] }, trunks: [trunk] })).toEqual([]);
   });
 });

@@ -169,6 +169,9 @@ describe('docs/alerts.md', () => {
     32203: '403',
     32204: '403',
     32205: '403',
+    32207: '488',
+    32208: '488',
+    32209: '403',
   };
   const codes = Object.keys(ALERTS).map((c) => Number(c) as AlertCode);
 

@@ -10,13 +10,15 @@ describe('parseListenUrl', () => {
     ['UDP://0.0.0.0', { transport: 'udp', host: '0.0.0.0', port: 5060 }],
     ['tcp://[::]', { transport: 'tcp', host: '::', port: 5060 }],
     ['  udp://10.0.0.1:5062  ', { transport: 'udp', host: '10.0.0.1', port: 5062 }],
+    ['tls://127.0.0.1', { transport: 'tls', host: '127.0.0.1', port: 5061 }],
+    ['tls://[::1]:5071', { transport: 'tls', host: '::1', port: 5071 }],
   ])('%s', (url, spec) => {
     expect(parseListenUrl(url)).toEqual({ ok: true, spec });
   });
 
   it.each([
     ['127.0.0.1:5060', /not a listen URL like udp:\/\/127\.0\.0\.1:5060/],
-    ['tls://127.0.0.1:5061', /not a listen URL/],
+    ['wss://127.0.0.1:5061', /not a listen URL: unknown transport "wss"/],
     ['udp://::1:5060', /not a listen URL/],
     ['udp://[::1:5060', /not a listen URL/],
     ['udp://127.0.0.1:abc', /not a listen URL/],
