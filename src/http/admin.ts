@@ -13,6 +13,7 @@ import type { CpsConsole } from '../termination/cps-console.js';
 import type { CompiledTrunk, Directory } from '../termination/directory.js';
 import type { AdminApi, CallView, ReloadView, TrunkView } from './admin-api.js';
 import type { CpsChangeBody } from './bodies.js';
+import type { VoiceApi } from '../voice/voice-api-types.js';
 
 export interface AdminParts {
   /** The compiled configuration in force (swapped on reload). */
@@ -24,10 +25,15 @@ export interface AdminParts {
   clock: Clock;
   ready(): boolean;
   reload(): Result<ReloadView>;
+  voice?: VoiceApi;
 }
 
 export class Admin implements AdminApi {
-  constructor(private readonly parts: AdminParts) {}
+  readonly voice: VoiceApi | undefined;
+
+  constructor(private readonly parts: AdminParts) {
+    this.voice = parts.voice;
+  }
 
   async scrape(): Promise<{ contentType: string; body: string }> {
     return { contentType: this.parts.registry.contentType, body: await this.parts.registry.metrics() };
