@@ -157,12 +157,9 @@ export class CallQueue<T extends Queued> {
     return Math.min(expiresAt, now + this.nextAdmissionInMs(limiter, now));
   }
 
-  /** How long until the limiter admits one more (token bucket: exact; windows: polled). */
+  /** How long until the limiter admits one more (each algorithm knows exactly). */
   private nextAdmissionInMs(limiter: RateLimiter, now: number): number {
-    const cps = this.settings.cps;
-    if (cps <= 0) return Number.POSITIVE_INFINITY;
-    if (limiter.algorithm === 'token-bucket') return Math.max(1, Math.ceil(((1 - limiter.available(now)) / cps) * 1000));
-    return Math.max(1, Math.min(50, Math.ceil(1000 / cps)));
+    return Math.max(1, Math.ceil(limiter.nextAdmissionAt(now) - now));
   }
 
   private shift(): T | undefined {

@@ -52,7 +52,7 @@ function baseUrl(g: Gateway): string {
 
 function sdk(g: Gateway, credentials: { authToken: string } | { apiKeySid: string; apiKeySecret: string } = { authToken: TOKEN }) {
   const c = twilioClient({ accountSid: SID, ...credentials, baseUrl: baseUrl(g), timeout: 10_000 });
-  closers.push(c.close);
+  closers.push(() => c.close());
   return c.client;
 }
 

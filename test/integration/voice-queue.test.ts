@@ -43,7 +43,7 @@ function sdk(g: Gateway) {
   const a = g.httpAddress;
   if (a === undefined) throw new Error('no HTTP');
   const c = twilioClient({ accountSid: SID, authToken: TOKEN, baseUrl: `http://${a.host}:${a.port}`, timeout: 10_000 });
-  closers.push(c.close);
+  closers.push(() => c.close());
   return c.client;
 }
 
