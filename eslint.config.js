@@ -27,10 +27,14 @@ const LAYERS = {
   pstn: ['sip', 'numbers', 'media', 'config'],
   // calls: the B2BUA on top of the front door and the emulator
   b2bua: ['sip', 'limits', 'media', 'alerts', 'config', 'termination', 'pstn'],
+  // TwiML documents: parsed with a maintained XML library, nothing of ours
+  twiml: [],
+  // Programmable Voice: the Calls API's engine, its CPS queues and webhooks; calls reuse the B2BUA's far legs
+  voice: ['sip', 'limits', 'numbers', 'media', 'alerts', 'errors', 'config', 'termination', 'pstn', 'b2bua', 'twiml'],
   // observers: they read the layers' events and state
-  metrics: ['sip', 'limits', 'alerts', 'config', 'termination', 'b2bua'],
+  metrics: ['sip', 'limits', 'alerts', 'config', 'termination', 'b2bua', 'voice', 'twiml'],
   // the admin API reads state; it owns none
-  http: ['sip', 'limits', 'numbers', 'media', 'alerts', 'errors', 'config', 'termination', 'pstn', 'b2bua', 'metrics'],
+  http: ['sip', 'limits', 'numbers', 'media', 'alerts', 'errors', 'config', 'termination', 'pstn', 'b2bua', 'metrics', 'voice', 'twiml'],
 };
 const LEAF_FILES = { errors: 'src/errors.ts' };
 const pathOf = (layer) => LEAF_FILES[layer] ?? `src/${layer}`;

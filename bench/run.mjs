@@ -6,6 +6,7 @@ import { requireSipp } from './lib.mjs';
 import { benchB2buaRates, benchMemoryPerCall } from './b2bua.mjs';
 import { benchAdmissionLatency, benchRejections } from './admission.mjs';
 import { benchScrapeCost } from './scrape-cost.mjs';
+import { benchVoiceApiRate, benchVoiceQueueAccuracy } from './voice.mjs';
 
 const BENCHES = {
   parse: () => benchParse(),
@@ -30,6 +31,8 @@ const BENCHES = {
     requireSipp();
     return benchMemoryPerCall();
   },
+  'voice-api-rate': () => benchVoiceApiRate(),
+  'voice-queue-accuracy': () => benchVoiceQueueAccuracy(),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

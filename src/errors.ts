@@ -64,6 +64,13 @@ export const ERRORS = {
     when: 'no active call with that id',
     message: (id: string) => `no active call "${id}"; GET /v1/calls lists them`,
   }),
+  ACCOUNT_NOT_FOUND: entry({
+    code: 'ACCOUNT_NOT_FOUND',
+    status: 404,
+    surface: 'http',
+    when: 'no account of that name (the /v1 voice queue views)',
+    message: (name: string) => `no account named "${name}"; GET /v1/voice/queues lists them`,
+  }),
   NOT_FOUND: entry({
     code: 'NOT_FOUND',
     status: 404,

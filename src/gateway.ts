@@ -34,6 +34,8 @@ import { DigestAuth } from './termination/digest.js';
 import { Directory } from './termination/directory.js';
 import { FrontDoor, PROVIDER_TRYING_REASON } from './termination/front-door.js';
 import { VERSION } from './version.js';
+import { VoiceMetrics } from './metrics/voice-metrics.js';
+import { VoiceEngine } from './voice/voice-engine.js';
 
 export { VERSION };
 
@@ -63,6 +65,8 @@ export class Gateway {
   readonly emulator: PstnEmulator;
   readonly b2bua: B2bua;
   readonly frontDoor: FrontDoor;
+  /** Programmable Voice: the Calls API, its CPS queues, webhooks and TwiML. */
+  readonly voice: VoiceEngine;
   readonly registry = new Registry();
   readonly metrics: GatewayMetrics;
   readonly admin: Admin;
@@ -98,12 +102,14 @@ export class Gateway {
       logger: log.child({ layer: 'front-door' }),
     });
     this.core.attach(this.frontDoor);
+    this.voice = new VoiceEngine({ config, clock, alerts: this.alerts, tracker: this.tracker, parts: { core: this.core, emulator: this.emulator, media: this.rtp }, logger: log.child({ layer: 'voice' }), userAgent: `TwilioProxy/1.1 (trunkgate ${VERSION})` });
 
     this.tracker.events.on('doubleRelease', (lease, reason) => log.error({ reason, firstReason: lease.releaseReason }, 'lease released twice: this is a bug'));
     const directory = (): Directory => this.current.directory;
     const sources = metricsSources({ directory, cpsConsole: this.cpsConsole, tracker: this.tracker, frontDoor: this.frontDoor, transactions: this.transactions, alerts: this.alerts });
     const events = { transport: this.transport.events, frontDoor: this.frontDoor.events, b2bua: this.b2bua.events };
     this.metrics = new GatewayMetrics(this.registry, sources, events, VERSION);
+    new VoiceMetrics(this.registry, this.voice);
     this.admin = new Admin({
       directory,
       b2bua: this.b2bua,
@@ -113,6 +119,7 @@ export class Gateway {
       clock,
       ready: () => this.started && !this.draining,
       reload: () => this.reload(),
+      voice: this.voice,
     });
   }
 
@@ -170,15 +177,17 @@ export class Gateway {
    */
   async drain(): Promise<void> {
     this.draining = true;
+    this.voice.drain();
     const deadline = Date.now() + this.config.shutdown.drainMs;
-    this.log.info({ activeCalls: this.b2bua.activeCalls, drainMs: this.config.shutdown.drainMs }, 'draining');
-    while (this.b2bua.activeCalls > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    this.log.info({ activeCalls: this.b2bua.activeCalls, voiceCalls: this.voice.liveCalls, drainMs: this.config.shutdown.drainMs }, 'draining');
+    while (this.b2bua.activeCalls + this.voice.liveCalls > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     await this.stop();
   }
 
   /** End every call (BYE both legs), give the BYEs a moment, then close everything. */
   async stop(): Promise<void> {
     this.draining = true;
+    this.voice.stop();
     this.b2bua.endAll();
     const deadline = Date.now() + 2000;
     while (this.transactions.size.client > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
@@ -200,6 +209,7 @@ export class Gateway {
     this.current = this.compile(config);
     this.transactions.timerConfig = { ...config.sip.timers };
     this.emulator.updateConfig(config.pstn);
+    this.voice.applyConfig(config);
     return warnings;
   }
 

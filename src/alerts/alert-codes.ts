@@ -1,15 +1,25 @@
 /**
  * The provider's alert (debugger event) codes that trunkgate raises, with
- * their texts (SPEC §4.2, §4.4).
+ * their texts (SPEC §4.2, §4.4, §10).
  */
 export const ALERTS = {
   10001: 'Account is not active',
   10004: 'Trunk concurrent call limit exceeded',
+  11200: 'HTTP retrieval failure',
+  11205: 'HTTP connection failure',
+  11750: 'TwiML response body too large',
+  12100: 'Document parse failure',
+  12200: 'Schema validation warning',
+  13910: 'Pause: Invalid length value',
+  15003: 'Call Progress: Warning Response to Callback URL',
+  16022: 'Conference does not exist or is completed',
   21251: 'Trunking CPS change not allowed',
+  31480: 'Temporarily Unavailable',
   32001: 'Trunk CPS limit exceeded',
   32006: 'Max-Forwards reached zero',
   32012: 'Pooled account CPS limit exceeded',
   32015: 'Maximum call duration reached',
+  32019: 'Twiml and Voice URL are both set. Using Voice URL.',
   32022: 'No ACK received for the 200 OK',
   32100: 'Called number is not verified (trial account)',
   32101: 'Invalid phone number',

@@ -12,7 +12,7 @@ import { passedOn } from './headers.js';
 
 export interface CarrierLegParams {
   destination: Destination;
-  /** E.164 number called. */
+  /** The user part of the Request-URI and To: the E.164 number called, or a SIP user; empty for a URI without one (`sip:host:port`). */
   called: string;
   /** Caller ID as the PBX sent it (user part of From). */
   caller: string;
@@ -47,9 +47,10 @@ export class CarrierLeg implements BLeg {
     const theirs = formatHostPort(dest.address, dest.port);
     const transportParam = dest.transport === 'udp' ? '' : `;transport=${dest.transport}`;
     const display = p.callerDisplayName !== undefined ? `"${p.callerDisplayName.replace(/(["\\])/g, '\\$1')}" ` : '';
+    const target = p.called.length > 0 ? `${p.called}@${theirs}` : theirs;
     const headers: Array<readonly [string, string]> = [
       ['From', `${display}<sip:${p.caller}@${ours}>;tag=${newTag()}`],
-      ['To', `<sip:${p.called}@${theirs}>`],
+      ['To', `<sip:${target}>`],
       ['Call-ID', newCallId()],
       ['CSeq', '1 INVITE'],
       ['Contact', contact],
@@ -58,7 +59,7 @@ export class CarrierLeg implements BLeg {
     const offer = p.offer;
     p.offer = undefined; // the request keeps what it needs; an answered call keeps none of it
     if (offer !== undefined && offer.body.length > 0 && offer.contentType !== undefined) headers.push(['Content-Type', offer.contentType]);
-    const req: SipRequest = createRequest('INVITE', `sip:${p.called}@${theirs}${transportParam}`, headers, offer?.body);
+    const req: SipRequest = createRequest('INVITE', `sip:${target}${transportParam}`, headers, offer?.body);
     this.state = 'calling';
     // A stream carrier's connection closing ends the call (SPEC §4.4 transport failure).
     if (dest.transport !== 'udp') this.unwatch = this.core.watchFlow(dest, () => this.onFlowClosed());

@@ -119,6 +119,33 @@ const AccountLimitsSchema = z.strictObject({
 
 const regionMap = z.partialRecord(z.enum(REGIONS), cps);
 
+/**
+ * Programmable Voice (SPEC §10, §13): the REST API's credentials and the
+ * account's CPS for API-created calls. `authToken` and `apiKeys[].secret`
+ * are secrets: never printed.
+ */
+const ApiKeySchema = z.strictObject({
+  sid: z.string().regex(/^SK[0-9a-f]{32}$/i, 'expected SK followed by 32 hex digits'),
+  secret: z.string().min(8, 'an API key secret should be at least 8 characters'),
+});
+
+const VoiceAccountFields = {
+  authToken: z.string().min(8, 'an auth token should be at least 8 characters').optional(),
+  apiKeys: z.array(ApiKeySchema).default([]),
+  voiceCps: cps.default(1),
+};
+
+const VoiceSchema = z.strictObject({
+  /** The 22005 bound and the age at which a queued call is cancelled (SPEC §10: 24 h). */
+  queueMaxWaitSeconds: z.number().gt(0, 'expected a number of seconds above 0').default(86_400),
+  /** extension: how long a webhook (TwiML fetch, status callback, Dial action) may take (the provider: 15 s). */
+  webhookTimeoutMs: z.number().int().min(100).max(600_000).default(15_000),
+  /** extension: ended calls kept per account for GET …/Calls.json (the oldest are forgotten first). */
+  maxEndedCallsPerAccount: z.number().int().min(1).max(1_000_000).default(10_000),
+});
+
+export const VOICE_DEFAULTS = VoiceSchema.parse({});
+
 const AccountSchema = z.strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/i, 'expected a name of letters, digits and dashes'),
   sid: z
@@ -134,6 +161,7 @@ const AccountSchema = z.strictObject({
   verifiedNumbers: z.array(e164).default([]),
   geoPermissions: z.array(z.string().regex(/^[1-9]\d{0,2}$/, 'expected a country calling code like 1 or 44')).default(['1']),
   extendedCallDuration: z.boolean().default(false),
+  ...VoiceAccountFields,
 });
 
 const CredentialSchema = z.strictObject({
@@ -199,6 +227,7 @@ export const ConfigSchema = z
     accounts: z.array(AccountSchema).default([]),
     trunks: z.array(TrunkSchema).default([]),
     pstn: PstnSchema.default(PstnSchema.parse({})),
+    voice: VoiceSchema.default(VOICE_DEFAULTS),
   });
 
 export interface CrossIssue {
@@ -222,6 +251,24 @@ export function crossCheck(raw: unknown): CrossIssue[] {
     if (typeof name !== 'string') return;
     if (accountNames.has(name)) issues.push({ path: ['accounts', i, 'name'], message: `duplicate account name "${name}"` });
     accountNames.add(name);
+  });
+  // The REST API finds an account by its SID and an API key by its SID: both must be unique.
+  const sids = new Set<string>();
+  const keySids = new Set<string>();
+  accounts.forEach((a: unknown, i: number) => {
+    if (!isRecord(a)) return;
+    const sid = a['sid'];
+    if (typeof sid === 'string') {
+      if (sids.has(sid.toLowerCase())) issues.push({ path: ['accounts', i, 'sid'], message: `duplicate account SID "${sid}"` });
+      sids.add(sid.toLowerCase());
+    }
+    const keys = Array.isArray(a['apiKeys']) ? a['apiKeys'] : [];
+    keys.forEach((k: unknown, j: number) => {
+      const keySid = isRecord(k) ? k['sid'] : undefined;
+      if (typeof keySid !== 'string') return;
+      if (keySids.has(keySid.toLowerCase())) issues.push({ path: ['accounts', i, 'apiKeys', j, 'sid'], message: `duplicate API key SID "${keySid}" (an API key belongs to one account)` });
+      keySids.add(keySid.toLowerCase());
+    });
   });
   const trunkNames = new Set<string>();
   trunks.forEach((t: unknown, i: number) => {
@@ -314,3 +361,4 @@ export type TrunkConfig = Config['trunks'][number];
 export type PstnConfig = Config['pstn'];
 export type PstnRule = PstnConfig['rules'][number];
 export type Behaviour = (typeof BEHAVIOURS)[number];
+export type VoiceConfig = Config['voice'];

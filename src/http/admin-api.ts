@@ -5,6 +5,7 @@
  */
 import type { Alert } from '../alerts/alert-log.js';
 import type { Result } from '../errors.js';
+import type { VoiceApi } from '../voice/voice-api-types.js';
 import type { CpsChangeBody } from './bodies.js';
 
 export interface RegionCpsView {
@@ -70,4 +71,6 @@ export interface AdminApi {
   hangup(id: string): boolean;
   listAlerts(since?: { time?: number; seq?: number }): Alert[];
   reload(): Result<ReloadView>;
+  /** Programmable Voice: the Calls API and the queue views (absent: not served). */
+  readonly voice?: VoiceApi | undefined;
 }

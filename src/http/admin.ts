@@ -14,6 +14,7 @@ import { type CompiledTrunk, type Directory, trunkCpsSettings } from '../termina
 import { defaultToleranceMs } from '../limits/rate-limiters.js';
 import type { AdminApi, CallView, ReloadView, TrunkView } from './admin-api.js';
 import type { CpsChangeBody } from './bodies.js';
+import type { VoiceApi } from '../voice/voice-api-types.js';
 
 export interface AdminParts {
   /** The compiled configuration in force (swapped on reload). */
@@ -25,10 +26,15 @@ export interface AdminParts {
   clock: Clock;
   ready(): boolean;
   reload(): Result<ReloadView>;
+  voice?: VoiceApi;
 }
 
 export class Admin implements AdminApi {
-  constructor(private readonly parts: AdminParts) {}
+  readonly voice: VoiceApi | undefined;
+
+  constructor(private readonly parts: AdminParts) {
+    this.voice = parts.voice;
+  }
 
   async scrape(): Promise<{ contentType: string; body: string }> {
     return { contentType: this.parts.registry.contentType, body: await this.parts.registry.metrics() };

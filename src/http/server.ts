@@ -11,6 +11,8 @@ import type { Logger } from 'pino';
 import { type TrunkgateError, errorOf } from '../errors.js';
 import type { AdminApi } from './admin-api.js';
 import { AlertsQuerySchema, CPS_CHANGE_EXAMPLE, CpsChangeBodySchema, describeIssues } from './bodies.js';
+import { voiceAdminRoutes } from './voice-admin.js';
+import { voiceApiRoutes } from './voice-api.js';
 
 export interface HttpOptions {
   host: string;
@@ -135,6 +137,8 @@ export function buildHttpServer(api: AdminApi, options: HttpOptions): FastifyIns
         return api.listAlerts(parsed.data.since);
       });
 
+      v1.register(voiceAdminRoutes, { voice: api.voice });
+
       v1.post('/reload', (_req, reply) => {
         const result = api.reload();
         return result.ok ? result.value : send(reply, result.error);
@@ -143,6 +147,8 @@ export function buildHttpServer(api: AdminApi, options: HttpOptions): FastifyIns
     },
     { prefix: '/v1' },
   );
+
+  app.register(voiceApiRoutes, { prefix: '/2010-04-01', voice: api.voice, logger: options.logger });
 
   return app;
 }

@@ -29,3 +29,18 @@ export function accountTrunkingCap(a: AccountLimitInput): number | null {
   if (a.legacy) return null;
   return TRUNKING_CONCURRENCY[a.type];
 }
+
+/** Programmable Voice concurrency by account type (SPEC §3; null: unlimited). */
+export const VOICE_CONCURRENCY: Readonly<Record<AccountType, number | null>> = {
+  trial: 5,
+  'no-pcp': 2,
+  'individual-pcp': 3,
+  'business-pcp': null,
+};
+
+/** The account's Programmable Voice concurrency cap (null: no cap); inbound and outbound calls count alike. */
+export function accountVoiceCap(a: { type: AccountType; legacy: boolean; voiceConcurrentCalls: number | null | undefined }): number | null {
+  if (a.voiceConcurrentCalls !== undefined) return a.voiceConcurrentCalls;
+  if (a.legacy) return null;
+  return VOICE_CONCURRENCY[a.type];
+}

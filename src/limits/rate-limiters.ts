@@ -23,6 +23,8 @@ export interface RateLimiter {
   giveBack(nowMs: number): void;
   /** Admissions available right now (for /v1/trunks): tokens, or window room. */
   available(nowMs: number): number;
+  /** The earliest time (ms) a `tryTake` can succeed: now if one is available (a queue sleeps until then). */
+  nextAdmissionAt(nowMs: number): number;
 }
 
 /**
@@ -91,6 +93,15 @@ export class TokenBucket implements RateLimiter {
     this.refill(now);
     return Math.max(0, Math.floor(this.tokens * 1000) / 1000);
   }
+
+  nextAdmissionAt(now: number): number {
+    this.refill(now);
+    if (this.burst <= 0) return Number.POSITIVE_INFINITY;
+    // admissible once the bucket holds 1 + floor (1 − cps × τ) tokens
+    const needed = 1 + this.floor;
+    if (this.tokens >= needed - 1e-9) return now;
+    return now + Math.ceil(((needed - this.tokens) / this.cps) * 1000);
+  }
 }
 
 /**
@@ -138,6 +149,14 @@ export class SlidingWindow implements RateLimiter {
     this.prune(now);
     return this.burst - this.times.length;
   }
+
+  nextAdmissionAt(now: number): number {
+    this.prune(now);
+    if (this.burst === 0) return Number.POSITIVE_INFINITY;
+    if (this.times.length < this.burst) return now;
+    // the oldest admission leaves the window just after times[0] + windowMs (prune keeps t > now - windowMs)
+    return (this.times[0] as number) + this.windowMs + 1e-6;
+  }
 }
 
 /**
@@ -181,6 +200,12 @@ export class FixedWindow implements RateLimiter {
   available(now: number): number {
     this.roll(now);
     return this.burst - this.count;
+  }
+
+  nextAdmissionAt(now: number): number {
+    this.roll(now);
+    if (this.burst === 0) return Number.POSITIVE_INFINITY;
+    return this.count < this.burst ? now : (this.window + 1) * this.windowMs;
   }
 }
 

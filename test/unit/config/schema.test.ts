@@ -84,6 +84,7 @@ describe('defaults are explicit (SPEC §7.2)', () => {
       accounts: [],
       trunks: [],
       pstn: { answerAfterMs: 1000, earlyMedia: false, ringTimeoutMs: 60_000, hangupAfterMs: null, rules: [] },
+      voice: { queueMaxWaitSeconds: 86_400, webhookTimeoutMs: 15_000, maxEndedCallsPerAccount: 10_000 },
     });
   });
 
@@ -105,7 +106,24 @@ describe('defaults are explicit (SPEC §7.2)', () => {
       verifiedNumbers: [],
       geoPermissions: ['1'],
       extendedCallDuration: false,
+      apiKeys: [],
+      voiceCps: 1,
     });
+  });
+
+  it('Programmable Voice keys (SPEC §13): checked with their paths; API key and account SIDs unique', () => {
+    const r = validateConfig({
+      accounts: [
+        { name: 'a', sid: 'AC' + '1'.repeat(32), type: 'trial', authToken: 'short', apiKeys: [{ sid: 'SK' + '2'.repeat(32), secret: 'secret-123' }], voiceCps: -1 },
+        { name: 'b', sid: 'AC' + '1'.repeat(32), type: 'trial', apiKeys: [{ sid: 'SK' + '2'.repeat(32), secret: 'secret-456' }, { sid: 'KS1', secret: 'x' }] },
+      ],
+      voice: { queueMaxWaitSeconds: 0 },
+    });
+    expect(r.ok).toBe(false);
+    const paths = r.ok ? [] : r.problems.map((p) => p.path);
+    for (const p of ['accounts[0].authToken', 'accounts[0].voiceCps', 'accounts[1].sid', 'accounts[1].apiKeys[0].sid', 'accounts[1].apiKeys[1].sid', 'accounts[1].apiKeys[1].secret', 'voice.queueMaxWaitSeconds']) {
+      expect(paths, p).toContain(p);
+    }
   });
 
   it('a trunk gets region us1, CPS 1, no burst, no cap, no auth, the builtin route, a 180-s ring timeout', () => {

@@ -159,6 +159,15 @@ describe('TokenBucket with a tolerance (GCRA τ, SPEC §9)', () => {
     expect(admittedTimes(new TokenBucket(1, 1, defaultToleranceMs(1)), times)).toHaveLength(4);
   });
 
+  it('nextAdmissionAt says when τ first lets a setup in', () => {
+    const b = new TokenBucket(1, 1, 100);
+    expect(b.nextAdmissionAt(T0)).toBe(T0);
+    b.tryTake(T0);
+    expect(b.nextAdmissionAt(T0)).toBe(T0 + 900);
+    expect(b.tryTake(b.nextAdmissionAt(T0))).toBe(true);
+    expect(b.nextAdmissionAt(T0 + 900)).toBe(T0 + 1900);
+  });
+
   it('CPS 0 admits nothing, whatever the tolerance', () => {
     const b = new TokenBucket(0, null, 100);
     expect(takes(b, T0, 3)).toEqual([false, false, false]);
