@@ -4,7 +4,7 @@
  * every alert code in docs/alerts.md with its SIP status, and every HTTP
  * route in docs/http-api.md with a curl example.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ALERTS, type AlertCode } from '../../../src/alerts/alert-codes.js';
 import { createGateway } from '../../../src/gateway.js';
@@ -240,5 +240,46 @@ describe('docs/http-api.md', async () => {
 
   it('documents the bearer token', () => {
     expect(text).toContain('Authorization: Bearer');
+  });
+});
+
+// ------------------------------------------------------------------ the user docs stand alone
+
+describe('the user docs', () => {
+  const USER_DOCS = ['README.md', 'docker/README.md', ...readdirSync(new URL('../../../docs/', import.meta.url)).map((f) => `docs/${f}`)];
+  const read = (path: string): string => readFileSync(new URL(`../../../${path}`, import.meta.url), 'utf8');
+
+  it.each(USER_DOCS)('%s refers to no SPEC (it is not in the repository): each rule is stated where it is used', (path) => {
+    const lines = read(path)
+      .split('\n')
+      .map((line, i) => [i + 1, line] as const)
+      .filter(([, line]) => /\bSPEC\b/.test(line));
+    expect(lines.map(([n, l]) => `${path}:${n}: ${l}`)).toEqual([]);
+  });
+
+  it('every key marked *Extension* in docs/configuration.md is in its extensions table, and the table lists nothing else', () => {
+    const text = doc('configuration.md');
+    const marked: string[] = [];
+    let heading: string | undefined;
+    for (const line of text.split('\n')) {
+      const h = /^#### `([^`]+)`/.exec(line);
+      if (h !== null) heading = h[1];
+      else if (line.trim() === '*Extension.*' && heading !== undefined) marked.push(heading);
+    }
+    const section = text.slice(text.indexOf('## Extensions'));
+    const listed = [...section.matchAll(/^\| `([^`]+)` \|/gm)].map((m) => m[1]);
+    expect(marked.length).toBeGreaterThanOrEqual(8);
+    expect(listed.sort()).toEqual(marked.sort());
+  });
+
+  it('each sip.* key is documented under the sip section (before shutdown)', () => {
+    const text = doc('configuration.md');
+    const shutdown = text.indexOf('### `shutdown`');
+    for (const m of text.matchAll(/^#### `(sip\.[^`]+)`/gm)) expect(m.index, m[1]).toBeLessThan(shutdown);
+  });
+
+  it('the command line page documents --version, check-config --strict and the scenario command', () => {
+    const text = doc('configuration.md');
+    for (const s of ['--version', 'check-config FILE [--strict]', 'trunkgate scenario NAME', 'did you mean', 'code frame']) expect(text, s).toContain(s);
   });
 });
