@@ -8,13 +8,13 @@ import { benchConfig, freePort, highestCleanRate, runSipp, startGatewayProcess, 
 const RATES = [500, 1000, 1500, 2000, 2500, 3000, 4000, 5000, 6000];
 const SERVICE = ['-s', '+14155550123'];
 
-export async function benchB2buaRates({ seconds = 5, rates = RATES } = {}) {
+export async function benchB2buaRates({ seconds = 5, rates = RATES, timeoutSeconds } = {}) {
   console.log(`Call rate through the B2BUA (SIPp uac, -d 0, ${seconds} s per step, UDP)`);
   const port = await freePort();
   let gw = await startGatewayProcess(['--config', benchConfig({ port })]);
   let builtin;
   try {
-    builtin = await highestCleanRate({ label: 'uac → trunkgate → builtin', target: `127.0.0.1:${port}`, rates, seconds, extraArgs: SERVICE });
+    builtin = await highestCleanRate({ label: 'uac → trunkgate → builtin', target: `127.0.0.1:${port}`, rates, seconds, timeoutSeconds, extraArgs: SERVICE });
   } finally {
     await gw.stop();
   }
@@ -23,7 +23,7 @@ export async function benchB2buaRates({ seconds = 5, rates = RATES } = {}) {
   gw = await startGatewayProcess(['--config', benchConfig({ port: port2, route: `sip:127.0.0.1:${carrier.port}` })]);
   let viaCarrier;
   try {
-    viaCarrier = await highestCleanRate({ label: 'uac → trunkgate → SIPp uas', target: `127.0.0.1:${port2}`, rates, seconds, extraArgs: SERVICE });
+    viaCarrier = await highestCleanRate({ label: 'uac → trunkgate → SIPp uas', target: `127.0.0.1:${port2}`, rates, seconds, timeoutSeconds, extraArgs: SERVICE });
   } finally {
     await gw.stop();
     await carrier.stop();

@@ -180,12 +180,12 @@ function readStats(path) {
  * Offer calls at rising rates for `seconds` each; return the highest rate
  * whose run had 0 failed calls and kept up (achieved ≥ 95% of the offered rate).
  */
-export async function highestCleanRate({ label, target, rates, seconds = 5, transport = 'u1', scenario = 'uac', extraArgs = [] }) {
+export async function highestCleanRate({ label, target, rates, seconds = 5, transport = 'u1', scenario = 'uac', extraArgs = [], timeoutSeconds = seconds * 4 + 20 }) {
   let best = 0;
   const rows = [];
   for (const rate of rates) {
     const calls = Math.round(rate * seconds);
-    const r = await runSipp({ scenario, target, transport, calls, rate, timeoutSeconds: seconds * 4 + 20, extraArgs });
+    const r = await runSipp({ scenario, target, transport, calls, rate, timeoutSeconds, extraArgs });
     const achieved = r.successful / Math.max(r.wallSeconds - 0.5, 0.001);
     const clean = r.failed === 0 && r.successful === calls && achieved >= rate * 0.95 * (seconds / (seconds + 1.5));
     rows.push({ label, rate, calls, successful: r.successful, failed: r.failed, retrans: r.retransmissions, wallSeconds: r.wallSeconds.toFixed(1), clean });

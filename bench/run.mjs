@@ -18,14 +18,14 @@ const BENCHES = {
     'SIPp uac → trunkgate answering, highest clean rate (target ≥ 2,000/s and ≥ 0.8 × SIPp uas)',
     (quick) => {
       requireSipp();
-      return benchAnswerRate(quick ? { seconds: 2, rates: [1000, 2000] } : {});
+      return benchAnswerRate(quick ? { seconds: 2, rates: [1000, 2000], timeoutSeconds: 8 } : {});
     },
   ],
   'b2bua-rate': [
     'calls through the B2BUA to the emulator and to a SIPp carrier (targets 2,000/s, 1,000/s)',
     (quick) => {
       requireSipp();
-      return benchB2buaRates(quick ? { seconds: 2, rates: [1000, 2000] } : {});
+      return benchB2buaRates(quick ? { seconds: 2, rates: [1000, 2000], timeoutSeconds: 8 } : {});
     },
   ],
   'admission-latency': ['the admission checks alone, p50/p99 (target p99 ≤ 100 µs)', (quick) => benchAdmissionLatency(quick ? { iterations: 50_000 } : {})],
@@ -33,7 +33,7 @@ const BENCHES = {
     'INVITE → 503 CPS refusals per second (target ≥ 10,000/s or SIPp’s ceiling)',
     (quick) => {
       requireSipp();
-      return benchRejections(quick ? { seconds: 1, rates: [4000, 10000] } : {});
+      return benchRejections(quick ? { seconds: 1, rates: [4000, 10000], timeoutSeconds: 6 } : {});
     },
   ],
   'scrape-cost': [
