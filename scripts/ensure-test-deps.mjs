@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The tests drive trunkgate with real peers: SIPp (Debian package
-// sip-tester) and a real Prometheus server (Debian package prometheus).
+// sip-tester) and a real Prometheus server (Debian package prometheus); the
+// container test builds and runs the image with podman.
 // When one is missing this installs it (root with apt only); otherwise it
 // stops and says how to install it. Tests never skip silently.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -8,6 +9,13 @@ import { execFileSync, spawnSync } from 'node:child_process';
 const NEEDED = [
   { command: 'sipp', debian: 'sip-tester', other: ['macOS: brew install sipp', 'source: https://github.com/SIPp/sipp (cmake)'] },
   { command: 'prometheus', debian: 'prometheus', other: ['macOS: brew install prometheus', 'binaries: https://prometheus.io/download/'] },
+  // test/integration/container-smoke.test.ts: podman builds and runs the image; runc where Debian's
+  // crun refuses a cgroup v1/v2 hybrid; mmdebstrap makes the base image (no registry); iptables for
+  // podman's published ports
+  { command: 'podman', debian: 'podman', other: ['https://podman.io/docs/installation'] },
+  { command: 'runc', debian: 'runc', other: ['https://github.com/opencontainers/runc'] },
+  { command: 'mmdebstrap', debian: 'mmdebstrap', other: ['Debian and Ubuntu only'] },
+  { command: 'iptables', debian: 'iptables', other: ['Linux only'] },
 ];
 
 function have(cmd) {

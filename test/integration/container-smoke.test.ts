@@ -1,5 +1,5 @@
 /**
- * The Docker image, really built and run (draft): scripts/container-smoke.mjs
+ * The Docker image, really built and run: scripts/container-smoke.mjs
  * makes a base image from Debian packages (mmdebstrap, `podman import`; no
  * registry is needed), builds docker/Dockerfile on it with podman, starts the
  * container, checks /healthz and the image's own HEALTHCHECK, completes a SIPp
@@ -12,7 +12,8 @@
  * mirror and the npm registry. Slow: about 90 s the first time (base image
  * ~35 s, image build ~45 s), about 12 s per run once the base image and the
  * build cache are there. The script exits 3 when this machine cannot build or
- * run containers; that fails here too, with podman's own error.
+ * run containers; that fails here too, with podman's own error. It runs in the
+ * vitest project `container`, alone, after the other integration tests.
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';

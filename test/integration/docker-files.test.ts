@@ -405,7 +405,7 @@ function dockerfileProblems(source: string, ports: Ports): string[] {
 
   // The health check takes the port from the config the gateway runs with: a script of the
   // image that reads it; asked with the image's own command line, it must request the port of
-  // the docker config (the script itself: test/unit/docker/healthcheck.test.ts).
+  // the docker config (the script itself: test/integration/docker-healthcheck.test.ts).
   const health = of('HEALTHCHECK').at(-1)?.args ?? '';
   if (/\bcurl\b|\bwget\b/.test(health)) problems.push('HEALTHCHECK uses curl/wget, which slim images lack');
   const healthCmd = jsonArray(/\bCMD\s+(\[.*\])\s*$/.exec(health)?.[1] ?? '') ?? [];

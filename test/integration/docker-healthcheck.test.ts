@@ -3,7 +3,7 @@
  * of the configuration the gateway runs with (--config, --http-listen), not on
  * a port written into the Dockerfile. Its --print mode shows the URL it would
  * ask for a gateway command line. (The image's own command line against the
- * docker config: test/unit/docker/compose.test.ts; in a real container:
+ * docker config: test/integration/docker-files.test.ts; in a real container:
  * test/integration/container-smoke.test.ts.)
  */
 import { spawnSync } from 'node:child_process';
@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SCRIPT = join(ROOT, 'docker', 'healthcheck.mjs');
 const DOCKER_CONFIG = join(ROOT, 'docker', 'trunkgate.docker.yaml');
 const dir = mkdtempSync(join(tmpdir(), 'trunkgate-healthcheck-'));
