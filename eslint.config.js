@@ -35,6 +35,10 @@ const LAYERS = {
   metrics: ['sip', 'limits', 'alerts', 'config', 'termination', 'b2bua', 'voice', 'twiml'],
   // the admin API reads state; it owns none
   http: ['sip', 'limits', 'numbers', 'media', 'alerts', 'errors', 'config', 'termination', 'pstn', 'b2bua', 'metrics', 'voice', 'twiml'],
+  // the scenario runner: a client of a running gateway (its HTTP shapes), predicting with the limits
+  scenario: ['limits', 'errors', 'http'],
+  // the command line's subcommands (src/cli.ts registers them)
+  commands: ['config', 'errors', 'scenario'],
 };
 const LEAF_FILES = { errors: 'src/errors.ts' };
 const pathOf = (layer) => LEAF_FILES[layer] ?? `src/${layer}`;

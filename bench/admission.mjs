@@ -18,11 +18,11 @@ const BURST = join(ROOT, 'sip-scenarios/cps-burst.xml');
 const PACK_ARGS = ['-inf', join(ROOT, 'sip-scenarios/numbers/us.csv'), '-key', 'trunk', 'demo.pstn.twilio.com'];
 const RATES = [2000, 4000, 6000, 8000, 10000, 12000, 15000, 20000];
 
-async function highestRejectRate(label, target, seconds, extraArgs) {
+async function highestRejectRate(label, target, seconds, extraArgs, rates, timeoutSeconds = seconds * 4 + 20) {
   let best = 0;
-  for (const rate of RATES) {
+  for (const rate of rates) {
     const calls = rate * seconds;
-    const r = await runSipp({ scenario: BURST, target, calls, rate, timeoutSeconds: seconds * 4 + 20, extraArgs });
+    const r = await runSipp({ scenario: BURST, target, calls, rate, timeoutSeconds, extraArgs });
     const clean = r.failed === 0 && r.successful === calls && r.wallSeconds <= seconds * 1.3 + 1;
     console.log(`  ${label.padEnd(26)} ${String(rate).padStart(6)}/s: ${r.successful}/${calls} ok, ${r.failed} failed, ${r.retransmissions} retrans, ${r.wallSeconds.toFixed(1)} s ${clean ? 'clean' : 'NOT clean'}`);
     if (!clean) break;
@@ -31,20 +31,20 @@ async function highestRejectRate(label, target, seconds, extraArgs) {
   return best;
 }
 
-export async function benchRejections({ seconds = 3 } = {}) {
+export async function benchRejections({ seconds = 3, rates = RATES, timeoutSeconds } = {}) {
   console.log(`Rejection throughput (INVITE → 503 Trunk CPS limit exceeded, trunk at CPS 1, ${seconds} s per step, UDP)`);
   const port = await freePort();
   const gw = await startGatewayProcess(['--config', benchConfig({ port }), '--cps', '1']);
   let trunkgate;
   try {
-    trunkgate = await highestRejectRate('uac → trunkgate', `127.0.0.1:${port}`, seconds, PACK_ARGS);
+    trunkgate = await highestRejectRate('uac → trunkgate', `127.0.0.1:${port}`, seconds, PACK_ARGS, rates, timeoutSeconds);
   } finally {
     await gw.stop();
   }
   const uas = await startSipp({ scenario: join(ROOT, 'bench/reject-503-uas.xml') });
   let sipp;
   try {
-    sipp = await highestRejectRate('uac → SIPp uas (503)', `127.0.0.1:${uas.port}`, seconds, PACK_ARGS);
+    sipp = await highestRejectRate('uac → SIPp uas (503)', `127.0.0.1:${uas.port}`, seconds, PACK_ARGS, rates, timeoutSeconds);
   } finally {
     await uas.stop();
   }

@@ -5,20 +5,20 @@ import { benchConfig, freePort, highestCleanRate, startGatewayProcess, startSipp
 
 const RATES = [500, 1000, 1500, 2000, 2500, 3000, 3500, 4000, 5000, 6000, 8000];
 
-export async function benchAnswerRate({ seconds = 5 } = {}) {
+export async function benchAnswerRate({ seconds = 5, rates = RATES, timeoutSeconds } = {}) {
   console.log(`Answering rate (SIPp uac, ${seconds} s per step, UDP, 0 failed calls to count)`);
   const port = await freePort();
   const gw = await startGatewayProcess(['--config', benchConfig({ port })]);
   let trunkgate;
   try {
-    trunkgate = await highestCleanRate({ label: 'uac → trunkgate', target: `127.0.0.1:${port}`, rates: RATES, seconds, extraArgs: ['-s', '+14155550123'] });
+    trunkgate = await highestCleanRate({ label: 'uac → trunkgate', target: `127.0.0.1:${port}`, rates, seconds, timeoutSeconds, extraArgs: ['-s', '+14155550123'] });
   } finally {
     await gw.stop();
   }
   const uas = await startSipp({ scenario: 'uas' });
   let sipp;
   try {
-    sipp = await highestCleanRate({ label: 'uac → SIPp uas', target: `127.0.0.1:${uas.port}`, rates: RATES, seconds });
+    sipp = await highestCleanRate({ label: 'uac → SIPp uas', target: `127.0.0.1:${uas.port}`, rates, seconds, timeoutSeconds });
   } finally {
     await uas.stop();
   }

@@ -8,13 +8,13 @@ import { benchConfig, freePort, highestCleanRate, runSipp, startGatewayProcess, 
 const RATES = [500, 1000, 1500, 2000, 2500, 3000, 4000, 5000, 6000];
 const SERVICE = ['-s', '+14155550123'];
 
-export async function benchB2buaRates({ seconds = 5 } = {}) {
+export async function benchB2buaRates({ seconds = 5, rates = RATES, timeoutSeconds } = {}) {
   console.log(`Call rate through the B2BUA (SIPp uac, -d 0, ${seconds} s per step, UDP)`);
   const port = await freePort();
   let gw = await startGatewayProcess(['--config', benchConfig({ port })]);
   let builtin;
   try {
-    builtin = await highestCleanRate({ label: 'uac → trunkgate → builtin', target: `127.0.0.1:${port}`, rates: RATES, seconds, extraArgs: SERVICE });
+    builtin = await highestCleanRate({ label: 'uac → trunkgate → builtin', target: `127.0.0.1:${port}`, rates, seconds, timeoutSeconds, extraArgs: SERVICE });
   } finally {
     await gw.stop();
   }
@@ -23,7 +23,7 @@ export async function benchB2buaRates({ seconds = 5 } = {}) {
   gw = await startGatewayProcess(['--config', benchConfig({ port: port2, route: `sip:127.0.0.1:${carrier.port}` })]);
   let viaCarrier;
   try {
-    viaCarrier = await highestCleanRate({ label: 'uac → trunkgate → SIPp uas', target: `127.0.0.1:${port2}`, rates: RATES, seconds, extraArgs: SERVICE });
+    viaCarrier = await highestCleanRate({ label: 'uac → trunkgate → SIPp uas', target: `127.0.0.1:${port2}`, rates, seconds, timeoutSeconds, extraArgs: SERVICE });
   } finally {
     await gw.stop();
     await carrier.stop();
@@ -33,16 +33,18 @@ export async function benchB2buaRates({ seconds = 5 } = {}) {
   return { builtin: builtin.best, carrier: viaCarrier.best };
 }
 
-export async function benchMemoryPerCall({ calls = 10_000, rate = 1000 } = {}) {
-  console.log(`Memory per established call (${calls.toLocaleString('en-US')} calls held at once, built-in route)`);
+export async function benchMemoryPerCall({ calls = 10_000, rate = 1000, t1Ms = 500 } = {}) {
+  console.log(`Memory per established call (${calls.toLocaleString('en-US')} calls held at once, built-in route, T1 ${t1Ms} ms)`);
   const port = await freePort();
   const httpPort = await freePort();
-  const gw = await startGatewayProcess(['--config', benchConfig({ port, httpPort })]);
+  // transactions end 64·T1 after their final response
+  const transactionLifeMs = 64 * t1Ms;
+  const gw = await startGatewayProcess(['--config', benchConfig({ port, httpPort, t1Ms })]);
   try {
     // warm up: a few hundred short calls so JIT and pools are in place; then wait until
     // their transactions have expired (64·T1), so the baseline holds no call state at all
     await runSipp({ scenario: 'uac', target: `127.0.0.1:${port}`, calls: 500, rate: 500, extraArgs: SERVICE });
-    const idleBy = Date.now() + 60_000;
+    const idleBy = Date.now() + transactionLifeMs + 30_000;
     while (Date.now() < idleBy) {
       const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
       const live = [...text.matchAll(/^trunkgate_sip_transactions\{[^}]*\} (\d+)/gm)].reduce((a, m) => a + Number(m[1]), 0);
@@ -50,13 +52,13 @@ export async function benchMemoryPerCall({ calls = 10_000, rate = 1000 } = {}) {
       await new Promise((r) => setTimeout(r, 1000));
     }
     const before = gw.rssKiB();
-    const holdMs = Math.ceil(calls / rate) * 1000 + 45_000;
+    const holdMs = Math.ceil(calls / rate) * 1000 + transactionLifeMs + 13_000;
     const run = runSipp({ scenario: 'uac', target: `127.0.0.1:${port}`, calls, rate, timeoutSeconds: holdMs / 1000 + 60, extraArgs: [...SERVICE, '-d', String(holdMs), '-l', String(calls + 10)] });
     const establishedBy = Date.now() + (calls / rate) * 1000 + 3000;
     while (Date.now() < establishedBy) await new Promise((r) => setTimeout(r, 250));
     const atEstablished = gw.rssKiB();
-    // after 64·T1 (32 s) the INVITE transactions of the set-up are gone: the steady state of held calls
-    await new Promise((r) => setTimeout(r, 34_000));
+    // after 64·T1 (32 s with the default T1) the INVITE transactions of the set-up are gone: the steady state of held calls
+    await new Promise((r) => setTimeout(r, transactionLifeMs + 2000));
     const steady = gw.rssKiB();
     const result = await run;
     const perCall = (kib) => ((kib - before) / calls).toFixed(2);

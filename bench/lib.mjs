@@ -11,6 +11,42 @@ import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
+// ---- every process a benchmark starts is ours to stop: on exit, on an error, on Ctrl-C or kill
+
+const children = new Set();
+
+/** Register a child process: it is stopped when the benchmark ends, however it ends. */
+export function track(child) {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
+function killAll(signal) {
+  for (const child of children) {
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+  }
+}
+
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    console.error(`\nbench: ${signal}: stopping the ${children.size} process(es) it started`);
+    killAll('SIGTERM');
+    const deadline = Date.now() + 3000;
+    const wait = setInterval(() => {
+      if (children.size > 0 && Date.now() < deadline) return;
+      clearInterval(wait);
+      killAll('SIGKILL');
+      process.exit(130);
+    }, 50);
+  });
+}
+// a throw, an unhandled rejection or process.exit: whatever is still running gets SIGKILL
+process.on('exit', () => killAll('SIGKILL'));
+
 export function requireSipp() {
   if (spawnSync('sh', ['-c', 'command -v sipp'], { stdio: 'ignore' }).status !== 0) {
     console.error('SIPp is needed for this benchmark: apt-get install sip-tester');
@@ -39,21 +75,24 @@ export async function freePort() {
 
 /** Start `node dist/cli.js` with the given args; resolves once it prints that it is listening. */
 export async function startGatewayProcess(args) {
-  const child = spawn(process.execPath, [join(ROOT, 'dist/cli.js'), '--log-level', 'warn', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = track(spawn(process.execPath, [join(ROOT, 'dist/cli.js'), '--log-level', 'warn', ...args], { stdio: ['ignore', 'pipe', 'pipe'] }));
   let out = '';
   await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`gateway did not start: ${out}`)), 15000);
-    child.stdout.on('data', (d) => {
+    // the banner ("… listening on …") on stdout or stderr
+    const seen = (d) => {
       out += d;
       if (out.includes('listening')) {
         clearTimeout(timer);
         resolve();
       }
-    });
-    child.stderr.on('data', (d) => (out += d));
+    };
+    child.stdout.on('data', seen);
+    child.stderr.on('data', seen);
     child.once('exit', (code) => reject(new Error(`gateway exited ${code}: ${out}`)));
   });
   child.stdout.resume();
+  child.stderr.resume();
   return {
     pid: child.pid,
     rssKiB() {
@@ -87,7 +126,8 @@ export async function runSipp({ scenario, target, transport = 'u1', calls, rate,
   if (rate !== undefined) args.push('-r', String(rate));
   args.push('-nostdin', '-timeout', `${timeoutSeconds}s`, '-timeout_error', '-trace_stat', '-stf', join(dir, 'stats.csv'), '-fd', '1');
   args.push(...extraArgs);
-  const child = spawn('sipp', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  // cwd: SIPp's trace files land in the run's scratch folder, never in the repository
+  const child = track(spawn('sipp', args, { stdio: ['ignore', 'ignore', 'pipe'], cwd: dir }));
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
   const started = Date.now();
@@ -114,7 +154,7 @@ export async function runSipp({ scenario, target, transport = 'u1', calls, rate,
 export async function startSipp({ scenario, transport = 'u1', extraArgs = [] }) {
   const port = await freePort();
   const args = [...(scenario === 'uas' || scenario === 'uac' ? ['-sn', scenario] : ['-sf', scenario]), '-i', '127.0.0.1', '-p', String(port), '-t', transport, '-nostdin', ...extraArgs];
-  const child = spawn('sipp', args, { stdio: ['ignore', 'ignore', 'ignore'] });
+  const child = track(spawn('sipp', args, { stdio: ['ignore', 'ignore', 'ignore'], cwd: mkdtempSync(join(tmpdir(), 'trunkgate-bench-')) }));
   await new Promise((r) => setTimeout(r, 300));
   return {
     port,
@@ -140,12 +180,12 @@ function readStats(path) {
  * Offer calls at rising rates for `seconds` each; return the highest rate
  * whose run had 0 failed calls and kept up (achieved ≥ 95% of the offered rate).
  */
-export async function highestCleanRate({ label, target, rates, seconds = 5, transport = 'u1', scenario = 'uac', extraArgs = [] }) {
+export async function highestCleanRate({ label, target, rates, seconds = 5, transport = 'u1', scenario = 'uac', extraArgs = [], timeoutSeconds = seconds * 4 + 20 }) {
   let best = 0;
   const rows = [];
   for (const rate of rates) {
     const calls = Math.round(rate * seconds);
-    const r = await runSipp({ scenario, target, transport, calls, rate, timeoutSeconds: seconds * 4 + 20, extraArgs });
+    const r = await runSipp({ scenario, target, transport, calls, rate, timeoutSeconds, extraArgs });
     const achieved = r.successful / Math.max(r.wallSeconds - 0.5, 0.001);
     const clean = r.failed === 0 && r.successful === calls && achieved >= rate * 0.95 * (seconds / (seconds + 1.5));
     rows.push({ label, rate, calls, successful: r.successful, failed: r.failed, retrans: r.retransmissions, wallSeconds: r.wallSeconds.toFixed(1), clean });

@@ -1,5 +1,9 @@
-// npm run bench [-- name ...]: run the benchmarks and print their figures
-// against the issue targets. They are measurements, not tests.
+// npm run bench [-- [--quick] [name ...]]: run the benchmarks and print their figures against the
+// issue targets. They are measurements, not tests. --quick runs each with fewer steps and shorter
+// runs (about a minute in all, for a smoke check of the benchmarks themselves; its figures are
+// rougher). Every process a benchmark starts is stopped when it ends, fails or is interrupted
+// (bench/lib.mjs).
+import { parseArgs } from 'node:util';
 import { benchParse } from './parse.mjs';
 import { benchAnswerRate } from './answer-rate.mjs';
 import { requireSipp } from './lib.mjs';
@@ -8,41 +12,82 @@ import { benchAdmissionLatency, benchRejections } from './admission.mjs';
 import { benchScrapeCost } from './scrape-cost.mjs';
 import { benchVoiceApiRate, benchVoiceQueueAccuracy } from './voice.mjs';
 
+/** name → [what it measures, run(quick)] */
 const BENCHES = {
-  parse: () => benchParse(),
-  'answer-rate': () => {
-    requireSipp();
-    return benchAnswerRate();
-  },
-  'b2bua-rate': () => {
-    requireSipp();
-    return benchB2buaRates();
-  },
-  'admission-latency': () => benchAdmissionLatency(),
-  rejections: () => {
-    requireSipp();
-    return benchRejections();
-  },
-  'scrape-cost': () => {
-    requireSipp();
-    return benchScrapeCost();
-  },
-  'memory-per-call': () => {
-    requireSipp();
-    return benchMemoryPerCall();
-  },
-  'voice-api-rate': () => benchVoiceApiRate(),
-  'voice-queue-accuracy': () => benchVoiceQueueAccuracy(),
+  parse: ['INVITE parse throughput, one core (target ≥ 150,000/s)', (quick) => benchParse(quick ? { seconds: 1 } : {})],
+  'answer-rate': [
+    'SIPp uac → trunkgate answering, highest clean rate (target ≥ 2,000/s and ≥ 0.8 × SIPp uas)',
+    (quick) => {
+      requireSipp();
+      return benchAnswerRate(quick ? { seconds: 2, rates: [1000, 2000], timeoutSeconds: 8 } : {});
+    },
+  ],
+  'b2bua-rate': [
+    'calls through the B2BUA to the emulator and to a SIPp carrier (targets 2,000/s, 1,000/s)',
+    (quick) => {
+      requireSipp();
+      return benchB2buaRates(quick ? { seconds: 2, rates: [1000, 2000], timeoutSeconds: 8 } : {});
+    },
+  ],
+  'admission-latency': ['the admission checks alone, p50/p99 (target p99 ≤ 100 µs)', (quick) => benchAdmissionLatency(quick ? { iterations: 50_000 } : {})],
+  rejections: [
+    'INVITE → 503 CPS refusals per second (target ≥ 10,000/s or SIPp’s ceiling)',
+    (quick) => {
+      requireSipp();
+      return benchRejections(quick ? { seconds: 1, rates: [4000, 10000], timeoutSeconds: 6 } : {});
+    },
+  ],
+  'scrape-cost': [
+    'CPU cost of scraping /metrics during a call run (target ≤ 2%)',
+    (quick) => {
+      requireSipp();
+      return benchScrapeCost(quick ? { rate: 500, seconds: 3, repeats: 1 } : {});
+    },
+  ],
+  'memory-per-call': [
+    'RSS per held call (target ≤ 8 KiB)',
+    (quick) => {
+      requireSipp();
+      return benchMemoryPerCall(quick ? { calls: 1000, rate: 500, t1Ms: 100 } : {});
+    },
+  ],
+  'voice-api-rate': ['Calls API creations per second (target ≥ 1,000/s)', () => benchVoiceApiRate()],
+  'voice-queue-accuracy': ['calls placed by the voice CPS queue over 60 s at CPS 1, 10, 100 (target ±1)', () => benchVoiceQueueAccuracy()],
 };
 
-const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
-const names = wanted.length > 0 ? wanted : Object.keys(BENCHES);
-for (const name of names) {
-  const bench = BENCHES[name];
-  if (bench === undefined) {
-    console.error(`unknown benchmark "${name}"; known: ${Object.keys(BENCHES).join(', ')}`);
-    process.exit(2);
-  }
-  console.log(`\n== ${name}`);
-  await bench();
+const USAGE = `usage: npm run bench -- [--quick] [name ...]
+
+  --quick   fewer steps and shorter runs: about a minute in all, rougher figures
+  -h, --help
+
+benchmarks (default: all):
+${Object.entries(BENCHES)
+  .map(([name, [what]]) => `  ${name.padEnd(18)} ${what}`)
+  .join('\n')}`;
+
+let opt;
+let names;
+try {
+  const parsed = parseArgs({ allowPositionals: true, options: { quick: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } } });
+  opt = parsed.values;
+  names = parsed.positionals;
+} catch (err) {
+  const option = /^Unknown option '([^']+)'/.exec(err.message)?.[1];
+  console.error(`bench: ${option === undefined ? err.message.split('. ')[0] : `unknown option '${option}'`}; see npm run bench -- --help`);
+  process.exit(2);
 }
+if (opt.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+const unknown = names.filter((n) => !Object.hasOwn(BENCHES, n));
+if (unknown.length > 0) {
+  console.error(`bench: unknown benchmark ${unknown.map((n) => `"${n}"`).join(', ')}; known: ${Object.keys(BENCHES).join(', ')}`);
+  process.exit(2);
+}
+const started = Date.now();
+for (const name of names.length > 0 ? names : Object.keys(BENCHES)) {
+  console.log(`\n== ${name}${opt.quick ? ' (quick)' : ''}`);
+  await BENCHES[name][1](opt.quick);
+}
+console.log(`\nbench: done in ${((Date.now() - started) / 1000).toFixed(0)} s`);

@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ROOT, benchConfig, freePort, requireSipp, runSipp, startGatewayProcess } from './lib.mjs';
+import { ROOT, benchConfig, freePort, requireSipp, runSipp, startGatewayProcess, track } from './lib.mjs';
 import { plot } from './png.mjs';
 
 const { values: opt } = parseArgs({
@@ -109,10 +109,10 @@ async function main() {
     });
     // 1% garbage: about 7 messages per call
     const garbageRate = Math.max(1, Math.round(rate * 7 * 0.01));
-    const garbage = spawn(process.execPath, [FLOOD, String(sipPort), String(garbageRate), String(Math.min(seconds, 120)), 'garbage'], { stdio: 'ignore' });
+    const garbage = track(spawn(process.execPath, [FLOOD, String(sipPort), String(garbageRate), String(Math.min(seconds, 120)), 'garbage'], { stdio: 'ignore' }));
     let garbageRounds = Math.ceil(seconds / 120) - 1;
     garbage.on('exit', function again() {
-      if (garbageRounds-- > 0) spawn(process.execPath, [FLOOD, String(sipPort), String(garbageRate), '120', 'garbage'], { stdio: 'ignore' }).on('exit', again);
+      if (garbageRounds-- > 0) track(spawn(process.execPath, [FLOOD, String(sipPort), String(garbageRate), '120', 'garbage'], { stdio: 'ignore' })).on('exit', again);
     });
     const started = Date.now();
     console.log('   time    RSS MiB   calls  transactions  double releases');

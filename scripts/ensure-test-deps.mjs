@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // The tests drive trunkgate with real peers: SIPp (Debian package
 // sip-tester), a real Prometheus server (prometheus), baresip and Kamailio
-// (with its TLS module), and stunnel and openssl for TLS (this Debian
-// build of SIPp has no TLS of its own).
+// (with its TLS module), stunnel and openssl for TLS (this Debian build of
+// SIPp has no TLS of its own); the container test builds and runs the image
+// with podman.
 // When one is missing this installs it (root with apt only); otherwise it
 // stops and says how to install it. Tests never skip silently.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -16,6 +17,13 @@ const NEEDED = [
   { file: '/usr/lib/x86_64-linux-gnu/kamailio/modules/tls.so', command: 'kamailio tls module', debian: 'kamailio-tls-modules', other: ['packages: https://www.kamailio.org/w/download/'] },
   { command: 'stunnel', debian: 'stunnel4', other: ['macOS: brew install stunnel'] },
   { command: 'openssl', debian: 'openssl', other: ['macOS: brew install openssl'] },
+  // test/integration/container-smoke.test.ts: podman builds and runs the image; runc where Debian's
+  // crun refuses a cgroup v1/v2 hybrid; mmdebstrap makes the base image (no registry); iptables for
+  // podman's published ports
+  { command: 'podman', debian: 'podman', other: ['https://podman.io/docs/installation'] },
+  { command: 'runc', debian: 'runc', other: ['https://github.com/opencontainers/runc'] },
+  { command: 'mmdebstrap', debian: 'mmdebstrap', other: ['Debian and Ubuntu only'] },
+  { command: 'iptables', debian: 'iptables', other: ['Linux only'] },
 ];
 
 function have(cmd) {

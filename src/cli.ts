@@ -1,31 +1,27 @@
 #!/usr/bin/env node
 /**
- * The command line (SPEC §7.1):
+ * The command line (docs/configuration.md#command-line):
  *   trunkgate [--config FILE] [quick overrides]   start the gateway
- *   trunkgate check-config FILE                   validate a configuration file
+ *   trunkgate check-config FILE [--strict]        validate a configuration file
+ *   trunkgate scenario NAME [options]             a SIPp scenario of the pack against a running gateway
+ *   trunkgate --version
+ * Exit codes: 0 fine, 1 a problem in the configuration (or a FAIL verdict), 2 a usage error.
  */
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import pino from 'pino';
+import { checkConfig, readConfigFile } from './commands/config-file.js';
+import { addScenarioCommand } from './commands/scenario.js';
+import { nonNegativeInt, nonNegativeNumber, throwUsageErrors, UsageError, usageLine } from './commands/usage.js';
+import { lintConfig } from './config/lint.js';
 import { type ConfigResult, DEFAULT_CONFIG_PATH, formatProblems, readConfigRaw, validateConfig } from './config/load.js';
 import { applyOverrides } from './config/overrides.js';
-import { ERRORS, TrunkgateError } from './errors.js';
+import { ERRORS, errorOf, TrunkgateError } from './errors.js';
 import { createGateway } from './gateway.js';
 import { ListenError } from './sip/transport/index.js';
+import { VERSION } from './version.js';
 
 function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
-}
-
-function nonNegativeNumber(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected a non-negative number');
-  return n;
-}
-
-function nonNegativeInt(value: string): number {
-  const n = nonNegativeNumber(value);
-  if (!Number.isInteger(n)) throw new InvalidArgumentError('expected a whole number');
-  return n;
 }
 
 interface StartOptions {
@@ -41,9 +37,14 @@ interface StartOptions {
 
 async function start(opts: StartOptions): Promise<number> {
   const path = opts.config ?? DEFAULT_CONFIG_PATH;
-  const raw = readConfigRaw(path);
+  const read = readConfigFile(path);
+  if (!read.ok) {
+    process.stderr.write(`trunkgate: ${read.error.message}\n`);
+    return 2;
+  }
+  const raw = read.raw;
   if (!raw.ok) {
-    process.stderr.write(`trunkgate: ${path}:\n${formatProblems(raw.problems)}\n`);
+    process.stderr.write(`trunkgate: ${errorOf('CONFIG_INVALID', raw.problems.length, path).message}\n${formatProblems(raw.problems)}\n`);
     return 1;
   }
   let patched: unknown;
@@ -55,9 +56,11 @@ async function start(opts: StartOptions): Promise<number> {
   }
   const result = validateConfig(patched);
   if (!result.ok) {
-    process.stderr.write(`trunkgate: the configuration has ${result.problems.length} problem(s) (${path} with the command-line overrides):\n${formatProblems(result.problems)}\n`);
+    process.stderr.write(`trunkgate: ${errorOf('CONFIG_INVALID', result.problems.length, `${path} with the command-line overrides`).message}\n${formatProblems(result.problems)}\n`);
     return 1;
   }
+  const warnings = lintConfig(result.config);
+  if (warnings.length > 0) process.stderr.write(`trunkgate: ${warnings.length} warning(s) about ${path}:\n${formatProblems(warnings)}\n`);
   const logger = pino({
     level: opts.logLevel,
     redact: { paths: ['*.authorization', '*.proxyAuthorization', '*.password', 'config.trunks[*].auth.credentials'], censor: '[redacted]' },
@@ -129,17 +132,6 @@ function startupError(err: unknown): TrunkgateError | undefined {
   return undefined;
 }
 
-function checkConfig(file: string): number {
-  const raw = readConfigRaw(file);
-  const result = raw.ok ? validateConfig(raw.raw) : raw;
-  if (result.ok) {
-    process.stdout.write(`${file}: OK (${result.config.accounts.length} account(s), ${result.config.trunks.length} trunk(s))\n`);
-    return 0;
-  }
-  process.stderr.write(`${file}: ${result.problems.length} problem(s):\n${formatProblems(result.problems)}\n`);
-  return 1;
-}
-
 async function main(argv: string[]): Promise<number> {
   let exitCode = 0;
   const program = new Command()
@@ -153,18 +145,30 @@ async function main(argv: string[]): Promise<number> {
     .option('--sip-listen <url>', 'SIP listen address, e.g. udp://127.0.0.1:5060 (repeatable)', collect)
     .option('--http-listen <host:port>', 'HTTP listen address (metrics and admin API)')
     .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'))
-    .showHelpAfterError()
+    .version(VERSION, '-v, --version', 'print the version')
+    // the options above belong to the gateway: before a subcommand only
+    .enablePositionalOptions()
     .action(async (opts: StartOptions) => {
       exitCode = await start(opts);
     });
-  program
+  throwUsageErrors(program);
+  const check = program
     .command('check-config')
-    .description('validate a configuration file and print every problem with its path; exit 1 if there are any')
+    .description('validate a configuration file: every problem with its path (exit 1), warnings (exit 0, or 1 with --strict); exit 2 if it cannot be read')
     .argument('<file>')
-    .action((file: string) => {
-      exitCode = checkConfig(file);
+    .option('--strict', 'warnings fail too (exit 1)')
+    .action((file: string, o: { strict?: boolean }) => {
+      exitCode = checkConfig(file, { strict: o.strict === true }, process.stdout, process.stderr);
     });
-  await program.parseAsync(argv);
+  throwUsageErrors(check);
+  addScenarioCommand(program, (code) => (exitCode = code));
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(usageLine(err));
+    return err.exitCode;
+  }
   return exitCode;
 }
 

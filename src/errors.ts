@@ -167,8 +167,75 @@ export const ERRORS = {
     code: 'USAGE',
     status: 400,
     surface: 'cli',
-    when: 'the command line is wrong (an unknown option, a bad value; exit 2)',
-    message: (problem: string) => `${problem}; see trunkgate --help`,
+    when: 'the command line is wrong (an unknown option, a missing argument, a bad value; exit 2)',
+    message: (problem: string, command: string = 'trunkgate') => `${problem}; see ${command} --help`,
+  }),
+  CONFIG_UNREADABLE: entry({
+    code: 'CONFIG_UNREADABLE',
+    status: 400,
+    surface: 'cli',
+    when: 'the file given to `--config` or `check-config` cannot be read (missing, a folder, no permission); a usage error, exit 2',
+    message: (path: string, reason: string) => `cannot read the configuration file ${path}: ${reason}`,
+  }),
+  CONFIG_WARNINGS: entry({
+    code: 'CONFIG_WARNINGS',
+    status: 422,
+    surface: 'cli',
+    when: '`check-config --strict`: the file is valid but has warnings (a trunk that refuses every call, no trunks, a CIDR with host bits set); exit 1',
+    message: (count: number, where: string) => `the configuration has ${count} warning(s) (${where}) and --strict makes them fail`,
+  }),
+  SCENARIO_UNKNOWN: entry({
+    code: 'SCENARIO_UNKNOWN',
+    status: 400,
+    surface: 'cli',
+    when: '`trunkgate scenario NAME`: NAME is not in the pack (exit 2)',
+    message: (name: string, known: string) => `unknown scenario "${name}"; the pack has: ${known}`,
+  }),
+  SCENARIO_FILE: entry({
+    code: 'SCENARIO_FILE',
+    status: 400,
+    surface: 'cli',
+    when: '`trunkgate scenario`: the `--numbers` file cannot be read, or the `--junit` file cannot be written (exit 2)',
+    message: (option: string, path: string, reason: string) => `${option} ${path}: ${reason}`,
+  }),
+  SIPP_MISSING: entry({
+    code: 'SIPP_MISSING',
+    status: 500,
+    surface: 'cli',
+    when: '`trunkgate scenario`: SIPp is not on the PATH (exit 2)',
+    message: () => 'SIPp is not installed: apt-get install sip-tester (Debian, Ubuntu), brew install sipp (macOS)',
+  }),
+  GATEWAY_UNREACHABLE: entry({
+    code: 'GATEWAY_UNREACHABLE',
+    status: 502,
+    surface: 'cli',
+    when: '`trunkgate scenario`: the admin API does not answer at `--http` (exit 2)',
+    message: (url: string, reason: string) => `cannot read the trunks from ${url} (${reason}). Is the gateway running? Use --http HOST:PORT to point at its HTTP listener.`,
+  }),
+  ADMIN_TOKEN_NEEDED: entry({
+    code: 'ADMIN_TOKEN_NEEDED',
+    status: 401,
+    surface: 'cli',
+    when: '`trunkgate scenario`: the admin API answered 401: the gateway has `http.token` and `--token` is missing or wrong (exit 2)',
+    message: (url: string, tokenGiven: boolean) =>
+      tokenGiven
+        ? `${url} refused the token (HTTP 401): pass the gateway's http.token with --token`
+        : `${url} answered 401: the gateway has an admin token (http.token); pass it with --token TOKEN`,
+  }),
+  SCENARIO_NO_TRUNK: entry({
+    code: 'SCENARIO_NO_TRUNK',
+    status: 404,
+    surface: 'cli',
+    when: '`trunkgate scenario`: `--trunk` names no trunk of the gateway, or it has none (exit 2)',
+    message: (wanted: string | undefined, have: string) =>
+      wanted === undefined ? 'the gateway has no trunks; add one to its configuration' : `the gateway has no trunk "${wanted}" (it has: ${have}); choose one with --trunk`,
+  }),
+  SCENARIO_CREDENTIALS: entry({
+    code: 'SCENARIO_CREDENTIALS',
+    status: 400,
+    surface: 'cli',
+    when: '`trunkgate scenario digest-auth` without `--user`/`--password`, or against a trunk without credentials (exit 2)',
+    message: (problem: string) => problem,
   }),
 } as const;
 

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { type Config, ConfigSchema, crossCheck } from './schema.js';
+import { allowedKeysAt, closest } from './suggest.js';
 
 export interface ConfigProblem {
   /** Like `trunks[0].cps.ie1`; empty for the whole file. */
@@ -40,13 +41,22 @@ function valueAt(raw: unknown, path: ReadonlyArray<PropertyKey>): unknown {
   return v;
 }
 
+/** What an unknown key gets: the key it probably stands for, else the keys allowed there. */
+export function unknownKeyMessage(key: string, allowed: readonly string[]): string {
+  const guess = closest(key, allowed);
+  if (guess !== undefined) return `unknown key; did you mean "${guess}"? (see docs/configuration.md)`;
+  if (allowed.length === 0) return 'unknown key (see docs/configuration.md)';
+  return `unknown key; expected one of: ${allowed.join(', ')} (see docs/configuration.md)`;
+}
+
 function problemsFrom(issues: ReadonlyArray<z.core.$ZodIssue>, raw: unknown): ConfigProblem[] {
   const out: ConfigProblem[] = [];
   for (const issue of issues) {
     if (issue.code === 'unrecognized_keys') {
+      const allowed = allowedKeysAt(ConfigSchema, issue.path);
       for (const key of issue.keys) {
         const path = [...issue.path, key];
-        out.push({ path: formatPath(path), value: valueAt(raw, path), message: 'unknown key (check the spelling; see docs/configuration.md)' });
+        out.push({ path: formatPath(path), value: valueAt(raw, path), message: unknownKeyMessage(key, allowed) });
       }
       continue;
     }
@@ -75,13 +85,31 @@ export function validateConfig(raw: unknown): ConfigResult {
 
 export type RawConfigResult = { ok: true; raw: unknown } | { ok: false; problems: ConfigProblem[] };
 
+/**
+ * A YAML error with its place and a code frame: the line before, the line itself, and a caret
+ * under the column (1-based `line` and `col`, as the yaml library reports them).
+ */
+export function yamlErrorMessage(text: string, what: string, line: number | undefined, col: number | undefined): string {
+  const headline = what.replace(/ at line \d+, column \d+:?[\s\S]*$/, '').trim();
+  if (line === undefined || col === undefined) return `YAML syntax: ${headline}`;
+  const lines = text.split(/\r?\n/);
+  const width = String(line).length;
+  const frame: string[] = [];
+  for (let n = Math.max(1, line - 1); n <= Math.min(line, lines.length); n++) {
+    frame.push(`${n === line ? '>' : ' '} ${String(n).padStart(width)} | ${lines[n - 1] ?? ''}`);
+  }
+  if (frame.length === 0) frame.push(`> ${String(line).padStart(width)} | `);
+  frame.push(`  ${' '.repeat(width)} | ${' '.repeat(Math.max(0, col - 1))}^`);
+  return `YAML syntax: ${headline} (line ${line}, column ${col})\n${frame.join('\n')}`;
+}
+
 /** Parse YAML (or JSON, a subset of YAML) text, without validating it. */
 export function parseConfigRaw(text: string): RawConfigResult {
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     return {
       ok: false,
-      problems: doc.errors.map((e) => ({ path: '', value: undefined, message: `YAML syntax: ${e.message.split('\n')[0] ?? e.message}` })),
+      problems: doc.errors.map((e) => ({ path: '', value: undefined, message: yamlErrorMessage(text, e.message, e.linePos?.[0].line, e.linePos?.[0].col) })),
     };
   }
   return { ok: true, raw: doc.toJS() ?? {} };
@@ -110,13 +138,14 @@ export function loadConfigFile(path: string): ConfigResult {
   return raw.ok ? validateConfig(raw.raw) : raw;
 }
 
-/** One problem per line: `path: message (found: value)`. */
+/** One problem per line: `path: message (found: value)`; a message's further lines (a code frame) indented below it. */
 export function formatProblems(problems: readonly ConfigProblem[]): string {
   return problems
     .map((p) => {
       const where = p.path.length > 0 ? p.path : '(file)';
       const found = p.value === undefined ? '' : ` (found: ${JSON.stringify(p.value)})`;
-      return `  ${where}: ${p.message}${found}`;
+      const [first = '', ...rest] = p.message.split('\n');
+      return [`  ${where}: ${first}${found}`, ...rest.map((l) => `      ${l}`)].join('\n');
     })
     .join('\n');
 }

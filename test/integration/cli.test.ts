@@ -3,7 +3,7 @@
  * child process. The gateway is only ever started on port 0.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -44,8 +44,8 @@ describe('trunkgate check-config FILE', () => {
       JSON.stringify({
         accounts: [{ name: 'a', type: 'trial' }],
         trunks: [
-          { name: 'a', account: 'a' },
-          { name: 'b', account: 'a' },
+          { name: 'a', account: 'a', auth: { ipAcl: ['127.0.0.1'] } },
+          { name: 'b', account: 'a', auth: { credentials: [{ username: 'pbx', password: 'pw' }] } },
         ],
       }),
     );
@@ -75,12 +75,12 @@ describe('trunkgate check-config FILE', () => {
     expect(r.status).toBe(1);
     expect(r.stdout).toBe('');
     const lines = r.stderr.trimEnd().split('\n');
-    expect(lines[0]).toBe(`${path}: 8 problem(s):`);
+    expect(lines[0]).toBe(`trunkgate: the configuration has 8 problem(s) (${path}); fix them and try again`);
     expect(lines.slice(1).sort()).toEqual(
       [
-        '  sip.unknownDomian: unknown key (check the spelling; see docs/configuration.md) (found: "reject")',
+        '  sip.unknownDomian: unknown key; did you mean "unknownDomain"? (see docs/configuration.md) (found: "reject")',
         '  accounts[0].type: Invalid option: expected one of "trial"|"no-pcp"|"individual-pcp"|"business-pcp" (found: "gold")',
-        '  trunks[0].acount: unknown key (check the spelling; see docs/configuration.md) (found: "acme")',
+        '  trunks[0].acount: unknown key; did you mean "account"? (see docs/configuration.md) (found: "acme")',
         '  trunks[0].route: expected builtin, or sip:IP:PORT with an optional ;transport=udp|tcp (found: "http://x")',
         '  trunks[0].account: no account named "ghost"; expected one of: acme (found: "ghost")',
         '  trunks[0].cps.eu1: unknown region "eu1"; expected default or one of us1, us2, ie1, de1, sg1, jp1, br1, au1 (found: 2)',
@@ -90,35 +90,108 @@ describe('trunkgate check-config FILE', () => {
     );
   });
 
-  it('a YAML syntax error: exit 1, the problem printed', () => {
-    const path = file('syntax.yaml', 'trunks: [\n');
+  it('a YAML syntax error: exit 1, the problem with its line, column and a code frame', () => {
+    const path = file('syntax.yaml', 'accounts:\n  - name: demo\n    type: trial\n   extra: 1\n');
     const r = cli('check-config', path);
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(
-      new RegExp(`^${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: \\d+ problem\\(s\\):\\n  \\(file\\): YAML syntax: `),
+    expect(r.stderr.split('\n').slice(0, 5)).toEqual([
+      `trunkgate: the configuration has 1 problem(s) (${path}); fix them and try again`,
+      '  (file): YAML syntax: Sequence item without - indicator (line 4, column 1)',
+      '        3 |     type: trial',
+      '      > 4 |    extra: 1',
+      '          | ^',
+    ]);
+  });
+
+  it('an unknown key nested in a list: "did you mean" the key allowed there, or the list of them', () => {
+    const path = file(
+      'nested.yaml',
+      'accounts: [{ name: a, type: trial }]\ntrunks: [{ name: a, account: a, auth: { ipacl: ["127.0.0.1/32"] }, zzz: 1 }]\n',
+    );
+    const r = cli('check-config', path);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('  trunks[0].auth.ipacl: unknown key; did you mean "ipAcl"? (see docs/configuration.md) (found: ["127.0.0.1/32"])');
+    expect(r.stderr).toContain(
+      '  trunks[0].zzz: unknown key; expected one of: name, account, region, cps, burst, maxConcurrentCalls, auth, route (see docs/configuration.md) (found: 1)',
     );
   });
 
-  it('a file that does not exist: exit 1, the problem printed', () => {
-    const path = join(dir, 'missing.yaml');
+  it('warnings: a trunk with neither an ACL nor credentials, a CIDR with host bits set; exit 0, or 1 with --strict', () => {
+    const path = file(
+      'warn.yaml',
+      [
+        'accounts: [{ name: a, type: trial }]',
+        'trunks:',
+        '  - { name: open, account: a }',
+        '  - { name: lan, account: a, auth: { ipAcl: ["192.168.1.5/24", "2001:db8::1/64", "10.0.0.0/8"] } }',
+        '',
+      ].join('\n'),
+    );
     const r = cli('check-config', path);
-    expect(r.status).toBe(1);
-    expect(r.stderr).toContain(`  (file): cannot read the file: ENOENT`);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(r.stdout.trimEnd().split('\n')).toEqual([
+      `${path}: OK (1 account(s), 2 trunk(s)) with 3 warning(s):`,
+      '  trunks[0].auth: neither ipAcl nor credentials: trunk "open" refuses every call with 403 Forbidden (alert 32200), as the provider does; add auth.ipAcl (e.g. ["127.0.0.0/8"]) or auth.credentials',
+      '  trunks[1].auth.ipAcl[0]: host bits set: this means the network 192.168.1.0/24; write 192.168.1.0/24, or /32 for that one address (found: "192.168.1.5/24")',
+      '  trunks[1].auth.ipAcl[1]: host bits set: this means the network 2001:db8::/64; write 2001:db8::/64, or /128 for that one address (found: "2001:db8::1/64")',
+    ]);
+    const strict = cli('check-config', '--strict', path);
+    expect(strict.status).toBe(1);
+    expect(strict.stderr).toBe(`trunkgate: the configuration has 3 warning(s) (${path}) and --strict makes them fail\n`);
   });
 
-  it('no file: a usage error', () => {
+  it('a file with no trunks: a warning', () => {
+    const path = file('no-trunks.yaml', 'accounts: [{ name: a, type: trial }]\n');
+    const r = cli('check-config', path);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain(`${path}: OK (1 account(s), 0 trunk(s)) with 1 warning(s):\n  trunks: no trunks: every INVITE names no trunk`);
+  });
+
+  it('a file that does not exist, or a folder: a usage error, exit 2', () => {
+    const path = join(dir, 'missing.yaml');
+    const r = cli('check-config', path);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe(`trunkgate: cannot read the configuration file ${path}: no such file\n`);
+    const folder = cli('check-config', dir);
+    expect(folder.status).toBe(2);
+    expect(folder.stderr).toBe(`trunkgate: cannot read the configuration file ${dir}: it is a folder\n`);
+  });
+
+  it('no file, or an unknown option: one line, exit 2', () => {
     const r = cli('check-config');
-    expect(r.status).not.toBe(0);
-    expect(r.stderr).toMatch(/missing required argument 'file'/);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe("trunkgate check-config: missing required argument 'file'; see trunkgate check-config --help\n");
+    const bogus = cli('check-config', '--bogus', EXAMPLE);
+    expect(bogus.status).toBe(2);
+    expect(bogus.stderr).toBe("trunkgate check-config: unknown option '--bogus'; see trunkgate check-config --help\n");
+  });
+});
+
+describe('trunkgate --version and --help', () => {
+  it('--version (and -v) prints the package version, exit 0', () => {
+    const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+    for (const flag of ['--version', '-v']) {
+      const r = cli(flag);
+      expect(r.status).toBe(0);
+      expect(r.stdout).toBe(`${version}\n`);
+    }
+  });
+
+  it('--help lists the commands, exit 0', () => {
+    const r = cli('--help');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/check-config \[options\] <file>/);
+    expect(r.stdout).toMatch(/scenario \[options\] <name>/);
+    expect(r.stdout).toContain('--version');
   });
 });
 
 describe('trunkgate [options]: bad options stop it before it starts', () => {
-  it('--cps abc: non-zero exit and a clear message', () => {
+  it('--cps abc: exit 2 and one clear line', () => {
     const r = cli('--cps', 'abc');
-    expect(r.status).not.toBe(0);
-    expect(r.status).not.toBeNull();
-    expect(r.stderr).toMatch(/option '--cps <n>' argument 'abc' is invalid\. expected a non-negative number/);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe("trunkgate: option '--cps <n>' argument 'abc' is invalid. expected a non-negative number; see trunkgate --help\n");
     expect(r.stdout).not.toMatch(/listening/);
   });
 
@@ -139,7 +212,7 @@ describe('trunkgate [options]: bad options stop it before it starts', () => {
   it('--route http://x: exit 1 naming trunks[0].route', () => {
     const r = cli('--route', 'http://x');
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/the configuration has 1 problem\(s\)/);
+    expect(r.stderr).toMatch(/the configuration has 1 problem\(s\) \(.* with the command-line overrides\); fix them and try again/);
     expect(r.stderr).toContain(
       '  trunks[0].route: expected builtin, or sip:IP:PORT with an optional ;transport=udp|tcp (found: "http://x")',
     );
@@ -154,11 +227,20 @@ describe('trunkgate [options]: bad options stop it before it starts', () => {
     expect(r.stderr).toContain('  shutdown.drainMs: ');
   });
 
-  it('--config with a missing file: exit 1, the file named', () => {
+  it('--config with a missing file: a usage error (exit 2), the file named', () => {
     const path = join(dir, 'nope.yaml');
     const r = cli('--config', path);
-    expect(r.status).toBe(1);
-    expect(r.stderr).toContain(`trunkgate: ${path}:\n  (file): cannot read the file: ENOENT`);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe(`trunkgate: cannot read the configuration file ${path}: no such file\n`);
+  });
+
+  it('an unknown option or a stray argument: exit 2, one line', () => {
+    const r = cli('--bogus');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe("trunkgate: unknown option '--bogus'; see trunkgate --help\n");
+    const stray = cli('start');
+    expect(stray.status).toBe(2);
+    expect(stray.stderr).toMatch(/^trunkgate: too many arguments.*; see trunkgate --help\n$/);
   });
 
   it('--cps on a configuration without trunks: exit 2 with the reason', () => {

@@ -294,7 +294,10 @@ interface Instruction {
   args: string;
 }
 interface Stage {
+  /** The image, with the build arguments declared before the first FROM substituted. */
   from: string;
+  /** The image as written. */
+  rawFrom: string;
   name?: string;
   instructions: Instruction[];
 }
@@ -317,8 +320,9 @@ function parseDockerfile(source: string): { args: Map<string, string>; stages: S
     const rest = m[2] as string;
     if (keyword === 'FROM') {
       const f = /^(?:--platform=\S+\s+)?(\S+)(?:\s+AS\s+(\S+))?$/i.exec(rest);
-      const image = (f?.[1] ?? rest).replace(/\$\{?(\w+)\}?/g, (_, name: string) => args.get(name) ?? `$${name}`);
-      stages.push({ from: image, ...(f?.[2] === undefined ? {} : { name: f[2] }), instructions: [] });
+      const rawFrom = f?.[1] ?? rest;
+      const image = rawFrom.replace(/\$\{?(\w+)\}?/g, (_, name: string) => args.get(name) ?? `$${name}`);
+      stages.push({ from: image, rawFrom, ...(f?.[2] === undefined ? {} : { name: f[2] }), instructions: [] });
     } else if (stages.length === 0 && keyword === 'ARG') {
       const [name = '', value = ''] = rest.split('=');
       args.set(name.trim(), value.trim());
@@ -363,8 +367,13 @@ function dockerfileProblems(source: string, ports: Ports): string[] {
   const problems: string[] = [];
   const { stages } = parseDockerfile(source);
   if (stages.length < 2) return [`expected a multi-stage build (at least 2 FROM), found ${stages.length}`];
-  for (const s of stages)
+  if (/^#\s*syntax\s*=/im.test(source)) problems.push('a `# syntax=` line: BuildKit fetches that frontend image from a registry');
+  for (const s of stages) {
     if (!/^node:20[-.]/.test(s.from) && s.from !== 'node:20') problems.push(`FROM ${s.from}: expected a node:20 image`);
+    // without a registry the base is made locally and passed in (scripts/container-smoke.mjs)
+    if (!/^\$\{?\w+\}?$/.test(s.rawFrom))
+      problems.push(`FROM ${s.rawFrom}: expected the base image as a build argument (FROM \${NODE_IMAGE})`);
+  }
   const runtime = stages.at(-1) as Stage;
   const earlier = stages
     .slice(0, -1)
@@ -384,18 +393,41 @@ function dockerfileProblems(source: string, ports: Ports): string[] {
   for (const p of [`${ports.sip.udp}/udp`, `${ports.sip.tcp}/tcp`, `${ports.http}/tcp`])
     if (!exposed.has(p)) problems.push(`EXPOSE lacks ${p}`);
 
-  const health = of('HEALTHCHECK').at(-1)?.args ?? '';
-  if (!new RegExp(`//(127\\.0\\.0\\.1|localhost):${ports.http}/healthz\\b`).test(health)) {
-    problems.push(`HEALTHCHECK does not request http://127.0.0.1:${ports.http}/healthz: ${health || '(none)'}`);
-  }
-  if (/\bcurl\b|\bwget\b/.test(health)) problems.push('HEALTHCHECK uses curl/wget, which slim images lack');
-
   const entrypoint = jsonArray(of('ENTRYPOINT').at(-1)?.args ?? '');
   if (JSON.stringify(entrypoint) !== JSON.stringify(['node', 'dist/cli.js']))
     problems.push(`ENTRYPOINT ${JSON.stringify(entrypoint)}: expected ["node", "dist/cli.js"]`);
   const cmd = jsonArray(of('CMD').at(-1)?.args ?? '') ?? [];
   const configPath = cmd[0] === '--config' ? cmd[1] : undefined;
   const copied = copies(runtime);
+  /** The repository file the runtime stage copies to `path`, if it copies one there. */
+  const sourceOf = (path: string | undefined): string | undefined =>
+    copied.find((c) => c.from === undefined && c.dest === path && c.sources.length === 1)?.sources[0];
+
+  // The health check takes the port from the config the gateway runs with: a script of the
+  // image that reads it; asked with the image's own command line, it must request the port of
+  // the docker config (the script itself: test/integration/docker-healthcheck.test.ts).
+  const health = of('HEALTHCHECK').at(-1)?.args ?? '';
+  if (/\bcurl\b|\bwget\b/.test(health)) problems.push('HEALTHCHECK uses curl/wget, which slim images lack');
+  const healthCmd = jsonArray(/\bCMD\s+(\[.*\])\s*$/.exec(health)?.[1] ?? '') ?? [];
+  const healthScript = healthCmd.length === 2 && healthCmd[0] === 'node' ? sourceOf(healthCmd[1]) : undefined;
+  if (healthScript === undefined) {
+    problems.push(
+      `HEALTHCHECK ${health || '(none)'}: expected CMD ["node", "<a script the runtime stage copies>"], which takes the port from the config`,
+    );
+  } else {
+    const want = `http://127.0.0.1:${ports.http}/healthz`;
+    // the image's paths, as the repository files the runtime stage copies there
+    const onHost = (a: string): string => {
+      const c = copied.find((x) => x.from === undefined && x.sources.length === 1 && (a === x.dest || a.startsWith(`${x.dest}/`)));
+      return c === undefined ? a : at(c.sources[0] as string, a.slice(c.dest.length));
+    };
+    const args = cmd.map(onHost);
+    const r = spawnSync(process.execPath, [at(healthScript), '--print', '--', ...args], { encoding: 'utf8' });
+    if (r.status !== 0 || r.stdout.trim() !== want)
+      problems.push(
+        `HEALTHCHECK ${healthScript} asks ${r.stdout.trim() || r.stderr.trim() || `(exit ${r.status})`} for CMD ${JSON.stringify(cmd)}; expected ${want}`,
+      );
+  }
   if (configPath === undefined) problems.push(`CMD ${JSON.stringify(cmd)}: expected ["--config", "<the docker config>"]`);
   else if (!copied.some((c) => c.from === undefined && c.sources.includes('docker/trunkgate.docker.yaml') && c.dest === configPath)) {
     problems.push(`CMD --config ${configPath}: docker/trunkgate.docker.yaml is not copied there`);
@@ -836,8 +868,18 @@ describe('the checks find what they are for', () => {
     expect(broken(/^USER node$/m, 'USER root').join('\n')).toContain('non-root');
     expect(broken(/^USER node$/m, '').join('\n')).toContain('non-root');
     expect(broken('5060/udp 5060/tcp', '5060/tcp')).toEqual(['EXPOSE lacks 5060/udp']);
-    expect(broken(`:${ports.http}/healthz'`, `:${ports.http}/health'`).join('\n')).toContain('HEALTHCHECK');
-    expect(broken(`:${ports.http}/healthz'`, `:9999/healthz'`).join('\n')).toContain('HEALTHCHECK');
+    expect(broken('"/app/docker/healthcheck.mjs"]', '"/app/docker/health.mjs"]').join('\n')).toContain('HEALTHCHECK');
+    expect(broken('COPY docker/healthcheck.mjs ./docker/healthcheck.mjs', '').join('\n')).toContain('HEALTHCHECK');
+    // a port written into the Dockerfile is not taken from the config
+    expect(
+      broken('CMD ["node", "/app/docker/healthcheck.mjs"]', `CMD ["node", "-e", "fetch('http://127.0.0.1:${ports.http}/healthz')"]`).join(
+        '\n',
+      ),
+    ).toContain('HEALTHCHECK');
+    expect(dockerfileProblems(`# syntax=docker/dockerfile:1\n${good}`, ports).join('\n')).toContain('# syntax=');
+    expect(broken('FROM ${NODE_IMAGE} AS runtime', 'FROM node:20-bookworm-slim AS runtime')).toEqual([
+      expect.stringContaining('expected the base image as a build argument'),
+    ]);
     expect(broken('"/app/docker/trunkgate.docker.yaml"]', '"/app/examples/trunkgate.yaml"]').join('\n')).toContain('is not copied there');
     expect(broken('npm prune --omit=dev', 'npm prune').join('\n')).toContain('dev dependencies');
     expect(broken('COPY sip-scenarios ./sip-scenarios', 'COPY sip-scenario ./sip-scenarios').join('\n')).toContain(

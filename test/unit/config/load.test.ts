@@ -40,8 +40,9 @@ describe('YAML and JSON input', () => {
     expect(r.problems.length).toBeGreaterThan(0);
     for (const p of r.problems) {
       expect(p.path).toBe('');
-      expect(p.message).toMatch(/^YAML syntax: .*line \d+, column \d+/);
-      expect(p.message).not.toContain('\n');
+      // the headline, then a code frame whose caret line points at the column
+      expect(p.message).toMatch(/^YAML syntax: .*\(line \d+, column \d+\)\n/);
+      expect(p.message.split('\n').at(-1)).toMatch(/^ +\| *\^$/);
     }
   });
 
@@ -150,7 +151,7 @@ describe('formatProblems', () => {
   it('prints what validateConfig found', () => {
     const r = validateConfig({ sip: { unknownDomian: 'drop' } });
     expect(r.ok ? '' : formatProblems(r.problems)).toBe(
-      '  sip.unknownDomian: unknown key (check the spelling; see docs/configuration.md) (found: "drop")',
+      '  sip.unknownDomian: unknown key; did you mean "unknownDomain"? (see docs/configuration.md) (found: "drop")',
     );
   });
 });

@@ -4,104 +4,30 @@
  * every alert code in docs/alerts.md with its SIP status, and every HTTP
  * route in docs/http-api.md with a curl example.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ALERTS, type AlertCode } from '../../../src/alerts/alert-codes.js';
 import { createGateway } from '../../../src/gateway.js';
 import { ERRORS } from '../../../src/errors.js';
 import { buildHttpServer, routesOf } from '../../../src/http/server.js';
 import { ConfigSchema, REGIONS } from '../../../src/config/schema.js';
+import { keyPaths } from '../../../src/config/suggest.js';
 import { testConfig } from '../../support/gateway.js';
 
 function doc(name: string): string {
   return readFileSync(new URL(`../../../docs/${name}`, import.meta.url), 'utf8');
 }
 
-// ------------------------------------------------------------------ the schema walker
+// ------------------------------------------------------------------ the schema's keys
 
-/** The parts of a zod v4 schema definition the walker reads (`schema._zod.def`). */
-interface ZodDefLike {
-  type: string;
-  shape?: Record<string, ZodLike>;
-  catchall?: ZodLike;
-  innerType?: ZodLike;
-  element?: ZodLike;
-  keyType?: ZodLike;
-  valueType?: ZodLike;
-  in?: ZodLike;
-  entries?: Record<string, string | number>;
+/** Every key path of the configuration, read from the schema's JSON Schema (src/config/suggest.ts). */
+function schemaKeyPaths(): string[] {
+  return keyPaths(ConfigSchema, REGIONS);
 }
-interface ZodLike {
-  _zod: { def: ZodDefLike };
-}
-
-/** Wrappers whose `innerType` is the schema that matters. */
-const WRAPPERS = new Set(['default', 'prefault', 'optional', 'nullable', 'nonoptional', 'catch', 'readonly', 'success']);
-
-/** The placeholder a doc uses for the keys of a map: `<region>` when they are CPS regions. */
-function mapKeyName(keyType: ZodLike | undefined): string {
-  const def = keyType?._zod.def;
-  if (
-    def?.type === 'enum' &&
-    def.entries !== undefined &&
-    Object.values(def.entries).every((v) => (REGIONS as readonly unknown[]).includes(v))
-  )
-    return '<region>';
-  return '<key>';
-}
-
-/**
- * Every key path of a schema, dotted, with `[]` for array elements and
- * `<region>` for map keys: `sip.timers.t1Ms`, `trunks[].auth.credentials[].username`,
- * `trunks[].cps.<region>`. Containers are listed as well as their leaves.
- */
-function schemaKeyPaths(schema: ZodLike, prefix = '', out: string[] = []): string[] {
-  const def = schema._zod.def;
-  if (WRAPPERS.has(def.type) && def.innerType !== undefined) return schemaKeyPaths(def.innerType, prefix, out);
-  switch (def.type) {
-    case 'pipe':
-      if (def.in !== undefined) schemaKeyPaths(def.in, prefix, out);
-      return out;
-    case 'array':
-      if (def.element !== undefined) schemaKeyPaths(def.element, `${prefix}[]`, out);
-      return out;
-    case 'object': {
-      for (const [key, child] of Object.entries(def.shape ?? {})) {
-        const path = prefix === '' ? key : `${prefix}.${key}`;
-        out.push(path);
-        schemaKeyPaths(child, path, out);
-      }
-      // strictObject's catchall is `never` (unknown keys are errors); any other catchall takes
-      // free keys, here the CPS regions of `trunks[].cps` (crossCheck limits them to REGIONS).
-      const catchall = def.catchall?._zod.def.type;
-      if (catchall !== undefined && catchall !== 'never') {
-        const path = `${prefix}.<region>`;
-        out.push(path);
-        schemaKeyPaths(def.catchall as ZodLike, path, out);
-      }
-      return out;
-    }
-    case 'record': {
-      const path = `${prefix}.${mapKeyName(def.keyType)}`;
-      out.push(path);
-      if (def.valueType !== undefined) schemaKeyPaths(def.valueType, path, out);
-      return out;
-    }
-    default:
-      return out;
-  }
-}
-
-describe('the start-up errors', () => {
-  const text = doc('configuration.md');
-  it.each(Object.entries(ERRORS).filter(([, e]) => e.surface !== 'http'))('docs/configuration.md lists %s', (_name, e) => {
-    expect(text.split('\n').some((line) => line.startsWith(`| \`${e.code}\` |`))).toBe(true);
-  });
-});
 
 describe('docs/configuration.md', () => {
   const text = doc('configuration.md');
-  const keys = schemaKeyPaths(ConfigSchema);
+  const keys = schemaKeyPaths();
 
   it('the schema walker finds every key (a sane number, the nested ones too)', () => {
     expect(keys.length).toBeGreaterThanOrEqual(40);
@@ -125,7 +51,7 @@ describe('docs/configuration.md', () => {
     }
   });
 
-  it.each(schemaKeyPaths(ConfigSchema as unknown as ZodLike))('documents `%s`', (key) => {
+  it.each(schemaKeyPaths())('documents `%s`', (key) => {
     expect(text, `docs/configuration.md does not mention \`${key}\``).toContain(`\`${key}\``);
   });
 
@@ -253,5 +179,46 @@ describe('docs/http-api.md', async () => {
 
   it('documents the bearer token', () => {
     expect(text).toContain('Authorization: Bearer');
+  });
+});
+
+// ------------------------------------------------------------------ the user docs stand alone
+
+describe('the user docs', () => {
+  const USER_DOCS = ['README.md', 'docker/README.md', ...readdirSync(new URL('../../../docs/', import.meta.url)).map((f) => `docs/${f}`)];
+  const read = (path: string): string => readFileSync(new URL(`../../../${path}`, import.meta.url), 'utf8');
+
+  it.each(USER_DOCS)('%s refers to no SPEC (it is not in the repository): each rule is stated where it is used', (path) => {
+    const lines = read(path)
+      .split('\n')
+      .map((line, i) => [i + 1, line] as const)
+      .filter(([, line]) => /\bSPEC\b/.test(line));
+    expect(lines.map(([n, l]) => `${path}:${n}: ${l}`)).toEqual([]);
+  });
+
+  it('every key marked *Extension* in docs/configuration.md is in its extensions table, and the table lists nothing else', () => {
+    const text = doc('configuration.md');
+    const marked: string[] = [];
+    let heading: string | undefined;
+    for (const line of text.split('\n')) {
+      const h = /^#### `([^`]+)`/.exec(line);
+      if (h !== null) heading = h[1];
+      else if (line.trim() === '*Extension.*' && heading !== undefined) marked.push(heading);
+    }
+    const section = text.slice(text.indexOf('## Extensions'));
+    const listed = [...section.matchAll(/^\| `([^`]+)` \|/gm)].map((m) => m[1]);
+    expect(marked.length).toBeGreaterThanOrEqual(8);
+    expect(listed.sort()).toEqual(marked.sort());
+  });
+
+  it('each sip.* key is documented under the sip section (before shutdown)', () => {
+    const text = doc('configuration.md');
+    const shutdown = text.indexOf('### `shutdown`');
+    for (const m of text.matchAll(/^#### `(sip\.[^`]+)`/gm)) expect(m.index, m[1]).toBeLessThan(shutdown);
+  });
+
+  it('the command line page documents --version, check-config --strict and the scenario command', () => {
+    const text = doc('configuration.md');
+    for (const s of ['--version', 'check-config FILE [--strict]', 'trunkgate scenario NAME', 'did you mean', 'code frame']) expect(text, s).toContain(s);
   });
 });
