@@ -81,7 +81,7 @@ describe('trunkgate check-config FILE', () => {
         '  sip.unknownDomian: unknown key; did you mean "unknownDomain"? (see docs/configuration.md) (found: "reject")',
         '  accounts[0].type: Invalid option: expected one of "trial"|"no-pcp"|"individual-pcp"|"business-pcp" (found: "gold")',
         '  trunks[0].acount: unknown key; did you mean "account"? (see docs/configuration.md) (found: "acme")',
-        '  trunks[0].route: expected builtin, or sip:IP:PORT with an optional ;transport=udp|tcp (found: "http://x")',
+        '  trunks[0].route: expected builtin, or sip:IP:PORT with an optional ;transport=udp|tcp|tls (found: "http://x")',
         '  trunks[0].account: no account named "ghost"; expected one of: acme (found: "ghost")',
         '  trunks[0].cps.eu1: unknown region "eu1"; expected default or one of us1, us2, ie1, de1, sg1, jp1, br1, au1 (found: 2)',
         '  sip.fallbackTrunk: no trunk named "nope"; expected one of: main (found: "nope")',
@@ -112,7 +112,7 @@ describe('trunkgate check-config FILE', () => {
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('  trunks[0].auth.ipacl: unknown key; did you mean "ipAcl"? (see docs/configuration.md) (found: ["127.0.0.1/32"])');
     expect(r.stderr).toContain(
-      '  trunks[0].zzz: unknown key; expected one of: name, account, region, cps, burst, maxConcurrentCalls, auth, route (see docs/configuration.md) (found: 1)',
+      '  trunks[0].zzz: unknown key; expected one of: name, account, region, cps, burst, maxConcurrentCalls, auth, route, ringTimeoutMs, secure (see docs/configuration.md) (found: 1)',
     );
   });
 
@@ -214,7 +214,7 @@ describe('trunkgate [options]: bad options stop it before it starts', () => {
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/the configuration has 1 problem\(s\) \(.* with the command-line overrides\); fix them and try again/);
     expect(r.stderr).toContain(
-      '  trunks[0].route: expected builtin, or sip:IP:PORT with an optional ;transport=udp|tcp (found: "http://x")',
+      '  trunks[0].route: expected builtin, or sip:IP:PORT with an optional ;transport=udp|tcp|tls (found: "http://x")',
     );
     expect(r.stdout).not.toMatch(/listening/);
   });

@@ -129,7 +129,7 @@ describe('GET /v1/trunks', () => {
       maxCallDurationSeconds: 4 * 3600,
     });
     expect(demo.regions.map((r) => r.region)).toEqual(['us1', 'us2', 'ie1', 'de1', 'sg1', 'jp1', 'br1', 'au1']);
-    expect(region(demo, 'us1')).toEqual({ region: 'us1', cps: 0.2, source: 'config', pending: null, available: null, burst: 3 });
+    expect(region(demo, 'us1')).toEqual({ region: 'us1', cps: 0.2, source: 'config', pending: null, available: null, burst: 3, toleranceMs: 100 });
     expect(region(demo, 'ie1')).toMatchObject({ cps: 2, source: 'config', available: null });
     const one = await api.get<TrunkView>('/v1/trunks/demo');
     expect(one.status).toBe(200);

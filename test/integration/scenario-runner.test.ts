@@ -71,7 +71,7 @@ describe('trunkgate scenario', () => {
     expect(r.output).toMatch(/offered\s+30 at 10\/s/);
     expect(r.output).toMatch(/admitted\s+\d+/);
     expect(r.output).toMatch(/\d+\s+503 Trunk CPS limit exceeded/);
-    expect(r.output).toMatch(/prediction\s+CPS 2 \(token-bucket, burst 2\)/);
+    expect(r.output).toMatch(/prediction\s+CPS 2 \(token-bucket, burst 2, tolerance 50 ms\)/);
     expect(r.output).toContain('verdict      PASS');
     const admitted = Number(/admitted\s+(\d+)/.exec(r.output)?.[1]);
     expect(admitted).toBe(gateway.frontDoor.stats.admitted);

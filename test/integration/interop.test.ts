@@ -1,11 +1,9 @@
 /**
- * Interop smoke tests: real third-party SIP stacks around trunkgate, all on
- * loopback. baresip 1.0 is the phone (the PBX side) and the far-end UA;
+ * The interop suite: real SIP stacks nobody here wrote, around trunkgate, all
+ * on loopback. baresip 1.0 is the phone (the PBX side) and the far-end UA;
  * Kamailio 5.6 is a record-routing SBC in front of trunkgate and a carrier
- * behind it (test/fixtures/kamailio/). These prove the harness
- * (test/support/baresip.ts, test/support/kamailio.ts) against today's
- * trunkgate; `it.fails` marks what trunkgate does not do yet (SPEC §9:
- * responses carry the request's Record-Route; hold answered per RFC 3264).
+ * behind it (test/fixtures/kamailio/). Every case ends with no call up and no
+ * lease released twice.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../src/gateway.js';
@@ -107,21 +105,103 @@ describe('baresip → trunkgate (built-in PSTN emulator)', () => {
     await expectNoCallLeft(gateway);
   });
 
-  // SPEC §9: the emulator answers an offer with a=sendonly (hold) with a=recvonly.
-  // Today: the re-INVITE's 200 OK says a=sendrecv.
-  it('hold: the answer to the a=sendonly re-INVITE is a=recvonly', async () => {
+  // RFC 3264 §6.1 and §8: a=sendonly (hold) is answered a=recvonly, the resume sendrecv again;
+  // one o= session id for the call, its version up by one per changed answer.
+  it('hold and resume: recvonly, then sendrecv, one o= session id with the version going up', async () => {
     gateway = await startTestGateway();
     const ua = await phone({ outboundProxy: `sip:${sipTarget(gateway)}` });
     await ua.dial(CALLED);
     await ua.waitForEvent('CALL_ESTABLISHED');
-    const before = ua.events.length;
+    let before = ua.events.length;
     await ua.hold();
     await ua.waitForEvent('CALL_REMOTE_SDP', { from: before });
-    const holdOffer = traced(ua, 'sent', 'INVITE ').at(1);
-    expect(holdOffer?.text).toMatch(/^a=sendonly\r?$/m);
+    expect(traced(ua, 'sent', 'INVITE ').at(1)?.text).toMatch(/^a=sendonly\r?$/m);
+    before = ua.events.length;
+    await ua.resume();
+    await ua.waitForEvent('CALL_REMOTE_SDP', { from: before });
+    expect(traced(ua, 'sent', 'INVITE ').at(2)?.text).toMatch(/^a=sendrecv\r?$/m);
     const answers = traced(ua, 'received', 'SIP/2.0 200', 'INVITE');
-    expect(answers).toHaveLength(2);
-    expect(answers[1]?.text).toMatch(/^a=recvonly\r?$/m);
+    expect(answers).toHaveLength(3);
+    expect(answers.map((a) => /^a=(sendrecv|sendonly|recvonly|inactive)\r?$/m.exec(a.text)?.[1])).toEqual(['sendrecv', 'recvonly', 'sendrecv']);
+    const origins = answers.map((a) => /^o=\S+ (\d+) (\d+) /m.exec(a.text)?.slice(1).map(Number));
+    const [id, version] = origins[0] as [number, number];
+    expect(origins).toEqual([
+      [id, version],
+      [id, version + 1],
+      [id, version + 2],
+    ]);
+    await ua.hangup();
+    await ua.waitForEvent('CALL_CLOSED');
+    await expectNoCallLeft(gateway);
+  });
+
+  it('no answer: the phone gives up while it rings, CANCEL → 487, the call is released', async () => {
+    gateway = await startTestGateway();
+    const ua = await phone({ outboundProxy: `sip:${sipTarget(gateway)}` });
+    await ua.dial('sip:+15550004801@demo.pstn.twilio.com');
+    await ua.waitForEvent('CALL_RINGING');
+    expect(activeCalls(gateway)).toBe(1);
+    await ua.hangup();
+    await ua.waitForEvent('CALL_CLOSED');
+    await expectNoCallLeft(gateway);
+    expect(traced(ua, 'sent', 'CANCEL ')).toHaveLength(1);
+    expect(traced(ua, 'received', 'SIP/2.0 487', 'INVITE')).toHaveLength(1);
+    expect(gateway.b2bua.stats.ended.canceled).toBe(1);
+  });
+
+  it('the far end hangs up: trunkgate’s BYE ends the phone’s call', async () => {
+    gateway = await startTestGateway({ pstn: { answerAfterMs: 0, rules: [{ number: '+1555000777*', behaviour: 'hangup-after', hangupAfterMs: 300 }] } });
+    const ua = await phone({ outboundProxy: `sip:${sipTarget(gateway)}` });
+    await ua.dial('sip:+15550007770@demo.pstn.twilio.com');
+    await ua.waitForEvent('CALL_ESTABLISHED');
+    const closed = await ua.waitForEvent('CALL_CLOSED');
+    expect(closed.param).toBe('Connection reset by peer');
+    expect(traced(ua, 'received', 'BYE ')).toHaveLength(1);
+    await expectNoCallLeft(gateway);
+  });
+
+  it('the CPS limit: the second call within a second gets 503 Trunk CPS limit exceeded', async () => {
+    gateway = await startTestGateway({ trunks: [{ name: 'demo', account: 'demo', cps: { default: 1 }, auth: { ipAcl: ['127.0.0.0/8'] }, route: 'builtin' }] });
+    const ua = await phone({ outboundProxy: `sip:${sipTarget(gateway)}` });
+    await ua.dial(CALLED);
+    const first = await ua.waitForEvent('CALL_ESTABLISHED');
+    const before = ua.events.length;
+    await ua.dial('sip:+14155550124@demo.pstn.twilio.com');
+    const refused = await ua.waitForEvent('CALL_CLOSED', { from: before });
+    expect(refused.param).toBe('503 Trunk CPS limit exceeded');
+    expect(refused.id).not.toBe(first.id);
+    expect(gateway.alerts.counts.get(32001)).toBe(1);
+    await ua.hangup();
+    await ua.waitForEvent('CALL_CLOSED', { from: ua.events.length - 1 });
+    await expectNoCallLeft(gateway);
+  });
+
+  it('over TLS to trunkgate’s tls:// listener (its self-signed certificate for loopback)', async () => {
+    gateway = await startTestGateway({ sip: { listen: ['udp://127.0.0.1:0', 'tls://127.0.0.1:0'] } });
+    const ua = await phone({ outboundProxy: `sip:${sipTarget(gateway, 'tls')};transport=tls` });
+    await ua.dial(CALLED);
+    await ua.waitForEvent('CALL_ESTABLISHED');
+    expect(traced(ua, 'sent', 'INVITE ').map((m) => m.transport)).toEqual(['TLS']);
+    const ok = traced(ua, 'received', 'SIP/2.0 200', 'INVITE')[0];
+    expect(ok?.text).toMatch(/^Contact: <sip:trunkgate@127\.0\.0\.1:\d+;transport=tls>/im);
+    await ua.hangup();
+    await ua.waitForEvent('CALL_CLOSED');
+    expect(traced(ua, 'received', 'SIP/2.0 200', 'BYE')).toHaveLength(1);
+    expect(gateway.metrics.transport.count('in', 'tls', 'BYE')).toBe(1);
+    await expectNoCallLeft(gateway);
+  });
+
+  it('over IPv6 to trunkgate’s [::1] listener', async () => {
+    gateway = await startTestGateway({ sip: { listen: ['udp://[::1]:0', 'tcp://[::1]:0'] } });
+    const ua = await phone({ host: '::1', outboundProxy: `sip:[::1]:${gateway.address('udp').port}` });
+    await ua.dial(CALLED);
+    await ua.waitForEvent('CALL_ESTABLISHED');
+    const ok = traced(ua, 'received', 'SIP/2.0 200', 'INVITE')[0];
+    expect(ok?.text).toMatch(/^Contact: <sip:trunkgate@\[::1\]:\d+>/im);
+    expect(ok?.text).toMatch(/^c=IN IP[46] /m);
+    await ua.hangup();
+    await ua.waitForEvent('CALL_CLOSED');
+    await expectNoCallLeft(gateway);
   });
 });
 
@@ -153,13 +233,12 @@ describe('baresip → Kamailio SBC (record-routing) → trunkgate', () => {
     },
   );
 
-  // SPEC §9 / RFC 3261 §12.1.1: the 2xx carries the INVITE's Record-Route, so the
-  // phone's ACK and BYE go back through the SBC. Today trunkgate's 180/200 carry
-  // no Record-Route: baresip sends ACK and BYE straight to trunkgate's Contact.
-  it('ACK and BYE follow the route set through the SBC', async () => {
+  // RFC 3261 §12.1.1: the 2xx carries the INVITE's Record-Route, so the phone's
+  // ACK and BYE go back through the SBC.
+  it.each(['udp', 'tcp'] as const)('phone and trunkgate on %s: ACK and BYE follow the route set through the SBC', async (transport) => {
     gateway = await startTestGateway();
-    const sbc = await proxy({ config: 'sbc', defines: { NEXT_HOP: `sip:${sipTarget(gateway)}` } });
-    const ua = await phone({ outboundProxy: sbc.uri() });
+    const sbc = await proxy({ config: 'sbc', defines: { NEXT_HOP: `sip:${sipTarget(gateway, transport)}${transport === 'tcp' ? ';transport=tcp' : ''}` } });
+    const ua = await phone({ outboundProxy: sbc.uri({ transport }) });
 
     await ua.dial(CALLED);
     await ua.waitForEvent('CALL_ESTABLISHED');
@@ -169,14 +248,13 @@ describe('baresip → Kamailio SBC (record-routing) → trunkgate', () => {
 
     const ok = traced(ua, 'received', 'SIP/2.0 200', 'INVITE')[0];
     expect(ok?.text).toMatch(/^Record-Route:.*sip:127\.0\.0\.1:\d+;.*lr/im);
-    expect(sbc.requests('ACK', `127.0.0.1:${ua.sipPort}`)).toHaveLength(1);
-    expect(sbc.requests('BYE', `127.0.0.1:${ua.sipPort}`)).toHaveLength(1);
+    // only the phone sends ACK and BYE in this call (on TCP from an ephemeral port): both crossed the SBC
+    expect(sbc.requests('ACK').map((t) => t.proto)).toEqual([transport]);
+    expect(sbc.requests('BYE').map((t) => t.proto)).toEqual([transport]);
   });
 
   // The SBC takes an IPv6 phone to an IPv4 trunkgate (two Record-Routes, one per
-  // side). Today the 2xx has no Record-Route and trunkgate's IPv4 Contact: the
-  // ::1-only phone cannot send its ACK (CALL_CLOSED "Protocol not supported"),
-  // trunkgate retransmits the 200 for 64*T1, then BYEs through the SBC (481).
+  // side): the ::1-only phone reaches trunkgate's IPv4 Contact only through them.
   it('IPv6 phone, IPv4 trunkgate: the call is established and ACK and BYE pass through the SBC', async () => {
     gateway = await startTestGateway();
     const sbc = await proxy({ config: 'sbc', hosts: ['::1', '127.0.0.1'], defines: { NEXT_HOP: `sip:${sipTarget(gateway)}` } });
