@@ -314,3 +314,41 @@ describe('trunkgate → Kamailio carrier (record-routing) → baresip', () => {
     await expectNoCallLeft(g);
   });
 });
+
+describe('trunkgate → baresip as the carrier', () => {
+  async function carrierCall(transport: 'udp' | 'tcp'): Promise<{ g: Gateway; caller: Baresip; far: Baresip }> {
+    // the carrier leg's Request-URI is sip:<called number>@carrier: baresip takes calls to its own user only
+    const far = await phone({ user: '+14155550123', answerMode: 'auto' });
+    const g = await startTestGateway({
+      trunks: [
+        { name: 'demo', account: 'demo', cps: { default: 100_000 }, auth: { ipAcl: ['127.0.0.0/8', '::1/128'] }, route: `sip:127.0.0.1:${far.sipPort}${transport === 'tcp' ? ';transport=tcp' : ''}` },
+      ],
+    });
+    gateway = g;
+    const caller = await phone({ outboundProxy: `sip:${sipTarget(g)}` });
+    await caller.dial(CALLED);
+    await caller.waitForEvent('CALL_ESTABLISHED');
+    const answered = await far.waitForEvent('CALL_ESTABLISHED');
+    expect(answered.direction).toBe('incoming');
+    expect(traced(far, 'received', 'INVITE ').map((m) => m.transport)).toEqual([transport.toUpperCase()]);
+    await waitForActiveCalls(g, 1);
+    return { g, caller, far };
+  }
+
+  it.each(['udp', 'tcp'] as const)('over %s, the caller hangs up: trunkgate BYEs the carrier', async (transport) => {
+    const { g, caller, far } = await carrierCall(transport);
+    await caller.hangup();
+    const closed = await far.waitForEvent('CALL_CLOSED');
+    expect(closed.param).toBe('Connection reset by peer');
+    await expectNoCallLeft(g);
+  });
+
+  it.each(['udp', 'tcp'] as const)('over %s, the carrier hangs up: its BYE ends the caller’s call', async (transport) => {
+    const { g, caller, far } = await carrierCall(transport);
+    await far.hangup();
+    const closed = await caller.waitForEvent('CALL_CLOSED');
+    expect(closed.param).toBe('Connection reset by peer');
+    expect(g.b2bua.stats.ended.answered).toBe(1);
+    await expectNoCallLeft(g);
+  });
+});
