@@ -8,6 +8,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import pino from 'pino';
 import { type ConfigResult, DEFAULT_CONFIG_PATH, formatProblems, readConfigRaw, validateConfig } from './config/load.js';
 import { applyOverrides } from './config/overrides.js';
+import { LOG_REDACTION } from './config/secrets.js';
 import { ERRORS, TrunkgateError } from './errors.js';
 import { createGateway } from './gateway.js';
 import { ListenError } from './sip/transport/index.js';
@@ -58,10 +59,8 @@ async function start(opts: StartOptions): Promise<number> {
     process.stderr.write(`trunkgate: the configuration has ${result.problems.length} problem(s) (${path} with the command-line overrides):\n${formatProblems(result.problems)}\n`);
     return 1;
   }
-  const logger = pino({
-    level: opts.logLevel,
-    redact: { paths: ['*.authorization', '*.proxyAuthorization', '*.password', 'config.trunks[*].auth.credentials'], censor: '[redacted]' },
-  });
+  // every log line: the secret keys of config/secrets.ts at any depth show <redacted>
+  const logger = pino({ level: opts.logLevel, redact: LOG_REDACTION });
   // A reload reads the file again and applies the same command-line overrides.
   const reloadConfig = (): ConfigResult => {
     const again = readConfigRaw(path);
