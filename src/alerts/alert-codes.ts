@@ -20,6 +20,7 @@ export const ALERTS = {
   32203: 'Phone number is blocked',
   32204: 'Invalid caller ID',
   32205: 'No international authorization',
+  32216: 'Address blacklisted: too many failed digest attempts',
 } as const;
 
 export type AlertCode = keyof typeof ALERTS;

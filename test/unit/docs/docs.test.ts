@@ -169,6 +169,7 @@ describe('docs/alerts.md', () => {
     32203: '403',
     32204: '403',
     32205: '403',
+    32216: '403',
   };
   const codes = Object.keys(ALERTS).map((c) => Number(c) as AlertCode);
 
