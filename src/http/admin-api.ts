@@ -5,6 +5,7 @@
  */
 import type { Alert } from '../alerts/alert-log.js';
 import type { Result } from '../errors.js';
+import type { BanKind, BanView } from '../termination/digest-guard.js';
 import type { CpsChangeBody } from './bodies.js';
 
 export interface RegionCpsView {
@@ -56,6 +57,12 @@ export interface ReloadView {
   warnings: string[];
 }
 
+export interface BansView {
+  bans: BanView[];
+  /** security.digest in force. */
+  policy: { maxFailures: number; failureWindowSeconds: number; banSeconds: number; algorithms: string[]; requireUriMatch: boolean };
+}
+
 export interface AdminApi {
   /** Prometheus text and its content type. */
   scrape(): Promise<{ contentType: string; body: string }>;
@@ -68,4 +75,10 @@ export interface AdminApi {
   hangup(id: string): boolean;
   listAlerts(since?: { time?: number; seq?: number }): Alert[];
   reload(): Result<ReloadView>;
+  /** The digest ban (GET /v1/security/bans). */
+  bans(): BansView;
+  /** Lift every ban; returns how many were in force. */
+  clearBans(): number;
+  /** Lift one ban; false when there was none. */
+  clearBan(kind: BanKind, value: string): boolean;
 }
