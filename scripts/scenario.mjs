@@ -6,7 +6,7 @@
 // the trunk's configured limits predict (read from GET /v1/trunks), then a
 // verdict. Exits 1 when reality and the prediction disagree.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,7 +20,7 @@ const SCENARIOS = {
   'basic-call': { file: 'basic-call.xml', numbers: 'us.csv', calls: true, summary: 'calls answered and hung up by the PBX (a refusal is a failed SIPp call)' },
   'cps-burst': { file: 'cps-burst.xml', numbers: 'us.csv', calls: true, summary: 'call setups; each is admitted or refused with a 503' },
   'concurrency-hold': { file: 'concurrency-hold.xml', numbers: 'us.csv', calls: true, summary: 'calls held --hold-ms; each is admitted or refused with a 503' },
-  'digest-auth': { file: 'digest-auth.xml', numbers: 'us.csv', calls: true, summary: 'calls that answer a 407 challenge (--user, --password)' },
+  'digest-auth': { file: 'digest-auth.xml', numbers: 'us.csv', calls: true, summary: 'calls (to the first number) that answer a 407 challenge (--user, --password)' },
   'cancel-ringing': { file: 'cancel-ringing.xml', numbers: 'ringing.csv', calls: true, summary: 'calls cancelled while ringing (--hold-ms of ringing)' },
   'options-ping': { file: 'options-ping.xml', numbers: undefined, calls: false, summary: 'OPTIONS keep-alives' },
 };
@@ -181,7 +181,16 @@ async function main() {
   const args = ['-sf', join(PACK, scenario.file), opt.target, '-i', '127.0.0.1', '-t', opt.transport === 'tcp' ? 't1' : 'u1'];
   args.push('-m', String(calls), '-r', String(rate), '-key', 'trunk', trunk.terminationUri, '-nostdin');
   args.push('-timeout', `${Math.ceil(calls / rate + holdMs / 1000 + 60)}s`, '-timeout_error', '-trace_counts', '-trace_stat', '-stf', join(dir, 'stats.csv'), '-fd', '1');
-  if (scenario.numbers) args.push('-inf', opt.numbers ?? join(PACK, 'numbers', scenario.numbers));
+  const numbersFile = opt.numbers ?? (scenario.numbers ? join(PACK, 'numbers', scenario.numbers) : undefined);
+  if (name === 'digest-auth' && numbersFile) {
+    // SIPp's [authentication] puts sip:<gateway IP>:<port> in the digest uri unless given -auth_uri,
+    // and trunkgate wants the Request-URI there (security.digest.requireUriMatch): call one number.
+    const line = readFileSync(numbersFile, 'utf8').split('\n').find((l) => l.trim() !== '' && !/^(#|SEQUENTIAL|RANDOM|USER)/.test(l.trim()));
+    if (line === undefined) usage(`no number in ${numbersFile}`);
+    const one = join(dir, 'one-number.csv');
+    writeFileSync(one, `SEQUENTIAL\n${line.trim()}\n`);
+    args.push('-inf', one, '-auth_uri', `${line.split(';')[0].trim()}@${trunk.terminationUri}`);
+  } else if (numbersFile) args.push('-inf', numbersFile);
   if (holdMs > 0) args.push('-d', String(holdMs));
   if (opt.user) args.push('-au', opt.user);
   if (opt.password) args.push('-ap', opt.password);
