@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The tests drive trunkgate with real peers: SIPp (Debian package
-// sip-tester) and a real Prometheus server (Debian package prometheus).
+// sip-tester), a real Prometheus server (Debian package prometheus) and the
+// baresip phone (Debian package baresip-core).
 // When one is missing this installs it (root with apt only); otherwise it
 // stops and says how to install it. Tests never skip silently.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -8,6 +9,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 const NEEDED = [
   { command: 'sipp', debian: 'sip-tester', other: ['macOS: brew install sipp', 'source: https://github.com/SIPp/sipp (cmake)'] },
   { command: 'prometheus', debian: 'prometheus', other: ['macOS: brew install prometheus', 'binaries: https://prometheus.io/download/'] },
+  { command: 'baresip', debian: 'baresip-core', other: ['macOS: brew install baresip', 'source: https://github.com/baresip/baresip'] },
 ];
 
 function have(cmd) {
