@@ -107,6 +107,7 @@ export class Gateway {
     this.core.attach(this.frontDoor);
 
     this.tracker.events.on('doubleRelease', (lease, reason) => log.error({ reason, firstReason: lease.releaseReason }, 'lease released twice: this is a bug'));
+    this.auth.events.on('banned', (kind, ban) => log.warn({ kind, value: ban.key, failures: ban.failures, until: new Date(ban.untilMs).toISOString() }, 'digest: banned after too many failed attempts'));
     const directory = (): Directory => this.current.directory;
     const sources = metricsSources({ directory, cpsConsole: this.cpsConsole, tracker: this.tracker, frontDoor: this.frontDoor, transactions: this.transactions, alerts: this.alerts, auth: this.auth });
     const events = { transport: this.transport.events, frontDoor: this.frontDoor.events, b2bua: this.b2bua.events };
