@@ -19,6 +19,9 @@ export const SECRET_KEYS: ReadonlySet<string> = new Set(['password', 'passwd', '
 /** Request headers that carry credentials, as log objects name them. */
 const SECRET_LOG_FIELDS = ['authorization', 'proxyAuthorization', 'proxy-authorization'];
 
+/** Keys whose value holds secrets: printed only as an object (its secrets redacted), never as a string or list. */
+const SECRET_CONTAINERS: ReadonlySet<string> = new Set(['auth']);
+
 /** An unknown key that is probably a misspelled or not-yet-supported secret. */
 const SECRET_LIKE = /pass|secret|token|cred|auth|private|apikey|api_key/i;
 
@@ -82,6 +85,9 @@ export function printableValue(raw: unknown, path: ReadonlyArray<PropertyKey>, v
     if (secretIn(node, seg)) return value === undefined ? undefined : REDACTED;
     node = typeof node === 'object' && node !== null ? (node as Record<PropertyKey, unknown>)[seg] : undefined;
   }
+  const last = path.at(-1);
+  // `auth: "pbx:password"`: a secret written where an object belongs
+  if (typeof last === 'string' && SECRET_CONTAINERS.has(last) && value !== undefined && !isRecord(value)) return REDACTED;
   return redactDeep(value);
 }
 

@@ -77,6 +77,9 @@ describe('printableValue and redactDeep', () => {
     expect(printableValue(raw, ['b', 'apiSecretKey'], 'k')).toBe(REDACTED);
     expect(printableValue(raw, ['b', 'listen'], 'x')).toBe('x');
     expect(redactDeep([{ credentials: [{ username: 'u', password: 'p' }] }])).toEqual([{ credentials: REDACTED }]);
+    // credentials written as a string where trunks[].auth (an object) belongs
+    expect(printableValue({ auth: 'pbx:Secret-pass' }, ['auth'], 'pbx:Secret-pass')).toBe(REDACTED);
+    expect(printableValue({ auth: { ipAcl: 'x' } }, ['auth'], { ipAcl: 'x' })).toEqual({ ipAcl: 'x' });
   });
 });
 
