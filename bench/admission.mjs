@@ -9,7 +9,9 @@ import { ConcurrencyTracker } from '../dist/limits/concurrency.js';
 import { systemClock } from '../dist/limits/clock.js';
 import { parseMessage } from '../dist/sip/message/index.js';
 import { admit, identify } from '../dist/termination/admission.js';
+import { AlertLog } from '../dist/alerts/alert-log.js';
 import { DigestAuth } from '../dist/termination/digest.js';
+import { DigestGuard } from '../dist/termination/digest-guard.js';
 import { Directory } from '../dist/termination/directory.js';
 import { ROOT, benchConfig, freePort, runSipp, startGatewayProcess, startSipp } from './lib.mjs';
 import { realisticInvite } from './fixtures.mjs';
@@ -72,7 +74,7 @@ export async function benchAdmissionLatency({ iterations = 200_000 } = {}) {
     directory,
     tracker,
     clock: systemClock,
-    digest: new DigestAuth(),
+    auth: new DigestGuard(new DigestAuth(), systemClock, new AlertLog()),
     cpsFor: (trunk, region) => trunk.config.cps[region] ?? trunk.config.cps.default,
   };
   const requests = Array.from({ length: 64 }, (_, i) => {

@@ -15,6 +15,7 @@ import { nonNegativeInt, nonNegativeNumber, throwUsageErrors, UsageError, usageL
 import { lintConfig } from './config/lint.js';
 import { type ConfigResult, DEFAULT_CONFIG_PATH, formatProblems, readConfigRaw, validateConfig } from './config/load.js';
 import { applyOverrides } from './config/overrides.js';
+import { LOG_REDACTION } from './config/secrets.js';
 import { ERRORS, errorOf, TrunkgateError } from './errors.js';
 import { createGateway } from './gateway.js';
 import { ListenError } from './sip/transport/index.js';
@@ -61,10 +62,8 @@ async function start(opts: StartOptions): Promise<number> {
   }
   const warnings = lintConfig(result.config);
   if (warnings.length > 0) process.stderr.write(`trunkgate: ${warnings.length} warning(s) about ${path}:\n${formatProblems(warnings)}\n`);
-  const logger = pino({
-    level: opts.logLevel,
-    redact: { paths: ['*.authorization', '*.proxyAuthorization', '*.password', 'config.trunks[*].auth.credentials'], censor: '[redacted]' },
-  });
+  // every log line: the secret keys of config/secrets.ts at any depth show <redacted>
+  const logger = pino({ level: opts.logLevel, redact: LOG_REDACTION });
   // A reload reads the file again and applies the same command-line overrides.
   const reloadConfig = (): ConfigResult => {
     const again = readConfigRaw(path);

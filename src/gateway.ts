@@ -13,6 +13,7 @@ import { B2bua } from './b2bua/b2bua.js';
 import { httpListenAddress, transportOptions as sipTransportOptions } from './config/listen.js';
 import type { ConfigResult } from './config/load.js';
 import { restartOnlyChanges } from './config/restart-only.js';
+import { exposureWarnings, sourceRatePolicy } from './config/security.js';
 import type { Config } from './config/schema.js';
 import { type Result, errorOf, errorWithDetails } from './errors.js';
 import { Admin } from './http/admin.js';
@@ -20,6 +21,7 @@ import type { ReloadView } from './http/admin-api.js';
 import { startHttpServer } from './http/server.js';
 import { type Clock, systemClock } from './limits/clock.js';
 import { ConcurrencyTracker } from './limits/concurrency.js';
+import { SourceRateLimiter } from './limits/source-rate-limiter.js';
 import { GatewayMetrics } from './metrics/metrics.js';
 import { metricsSources } from './metrics/sources.js';
 import { PstnEmulator } from './pstn/emulator.js';
@@ -31,6 +33,7 @@ import type { TransportName } from './sip/message/index.js';
 import type { AdmissionContext } from './termination/admission.js';
 import { CpsConsole } from './termination/cps-console.js';
 import { DigestAuth } from './termination/digest.js';
+import { DigestGuard } from './termination/digest-guard.js';
 import { Directory } from './termination/directory.js';
 import { FrontDoor, PROVIDER_TRYING_REASON } from './termination/front-door.js';
 import { VERSION } from './version.js';
@@ -58,7 +61,10 @@ export class Gateway {
   readonly core: UserAgentCore;
   readonly alerts: AlertLog;
   readonly tracker = new ConcurrencyTracker();
-  readonly digest: DigestAuth;
+  /** Digest authentication with the ban on password guessing. */
+  readonly auth: DigestGuard;
+  /** Per-source request-rate limiting (security.sourceRateLimit), asked by the transport. */
+  readonly sourceLimiter: SourceRateLimiter;
   readonly cpsConsole: CpsConsole;
   /** Where SDP answers point: accepts and discards RTP. */
   readonly rtp: RtpSink;
@@ -81,12 +87,13 @@ export class Gateway {
     const log = (this.log = options.logger ?? pino({ level: 'silent' }));
     const clock = (this.clock = options.clock ?? systemClock);
     this.alerts = new AlertLog(1000, () => clock.now());
-    this.digest = new DigestAuth({ now: () => clock.now() });
+    this.auth = new DigestGuard(new DigestAuth({ now: () => clock.now() }), clock, this.alerts);
+    this.sourceLimiter = new SourceRateLimiter(sourceRatePolicy(config), clock);
     this.cpsConsole = new CpsConsole(clock, this.alerts);
     this.current = this.compile(config);
 
     const transportOptions = sipTransportOptions(config, log.child({ layer: 'transport' }));
-    this.transport = new TransportLayer(transportOptions);
+    this.transport = new TransportLayer({ ...transportOptions, requestGate: this.sourceLimiter });
     this.transactions = new TransactionLayer(this.transport, { timers: config.sip.timers, tryingReason: PROVIDER_TRYING_REASON, logger: log.child({ layer: 'transaction' }) });
     this.core = new UserAgentCore(this.transactions);
     const mediaHost = transportOptions.listen[0]?.host ?? '127.0.0.1';
@@ -105,8 +112,9 @@ export class Gateway {
     this.voice = new VoiceEngine({ config, clock, alerts: this.alerts, tracker: this.tracker, parts: { core: this.core, emulator: this.emulator, media: this.rtp }, logger: log.child({ layer: 'voice' }), userAgent: `TwilioProxy/1.1 (trunkgate ${VERSION})` });
 
     this.tracker.events.on('doubleRelease', (lease, reason) => log.error({ reason, firstReason: lease.releaseReason }, 'lease released twice: this is a bug'));
+    this.auth.events.on('banned', (kind, ban) => log.warn({ kind, value: ban.key, failures: ban.failures, until: new Date(ban.untilMs).toISOString() }, 'digest: banned after too many failed attempts'));
     const directory = (): Directory => this.current.directory;
-    const sources = metricsSources({ directory, cpsConsole: this.cpsConsole, tracker: this.tracker, frontDoor: this.frontDoor, transactions: this.transactions, alerts: this.alerts });
+    const sources = metricsSources({ directory, cpsConsole: this.cpsConsole, tracker: this.tracker, frontDoor: this.frontDoor, transactions: this.transactions, alerts: this.alerts, auth: this.auth });
     const events = { transport: this.transport.events, frontDoor: this.frontDoor.events, b2bua: this.b2bua.events };
     this.metrics = new GatewayMetrics(this.registry, sources, events, VERSION);
     new VoiceMetrics(this.registry, this.voice);
@@ -115,6 +123,7 @@ export class Gateway {
       b2bua: this.b2bua,
       alerts: this.alerts,
       cpsConsole: this.cpsConsole,
+      auth: this.auth,
       registry: this.registry,
       clock,
       ready: () => this.started && !this.draining,
@@ -126,7 +135,7 @@ export class Gateway {
   /** Compile a configuration: the directory (handing on the limit scopes) and the admission context over it. */
   private compile(config: Config): { config: Config; directory: Directory; context: AdmissionContext } {
     const directory = new Directory(config, this.current?.directory);
-    const context: AdmissionContext = { directory, tracker: this.tracker, clock: this.clock, digest: this.digest, cpsFor: (t, r) => this.cpsConsole.inForce(t, r).cps };
+    const context: AdmissionContext = { directory, tracker: this.tracker, clock: this.clock, auth: this.auth, cpsFor: (t, r) => this.cpsConsole.inForce(t, r).cps };
     return { config, directory, context };
   }
 
@@ -159,7 +168,8 @@ export class Gateway {
     try {
       await this.transport.start();
       if (this.options.http ?? true) {
-        this.http = await startHttpServer(this.admin, { ...httpListenAddress(this.config), token: this.config.http.token, logger: this.log.child({ layer: 'http' }) });
+        const { token, allowedHosts, metricsRequireToken } = this.config.http;
+        this.http = await startHttpServer(this.admin, { ...httpListenAddress(this.config), token, allowedHosts, metricsRequireToken, logger: this.log.child({ layer: 'http' }) });
       }
     } catch (err) {
       await this.transport.stop();
@@ -167,6 +177,7 @@ export class Gateway {
       throw err;
     }
     this.started = true;
+    for (const warning of exposureWarnings(this.config)) this.log.warn(warning);
     this.log.info({ listen: this.listeners.map((l) => `${l.transport}://${l.address}:${l.port}`), http: this.httpAddress }, 'trunkgate listening');
   }
 
@@ -210,6 +221,7 @@ export class Gateway {
     this.transactions.timerConfig = { ...config.sip.timers };
     this.emulator.updateConfig(config.pstn);
     this.voice.applyConfig(config);
+    this.sourceLimiter.configure(sourceRatePolicy(config));
     return warnings;
   }
 

@@ -33,6 +33,7 @@ export const ALERTS = {
   32207: 'Secure media not accepted',
   32208: 'Secure media required',
   32209: 'Secure transport required',
+  32216: 'Address blacklisted: too many failed digest attempts',
 } as const;
 
 export type AlertCode = keyof typeof ALERTS;

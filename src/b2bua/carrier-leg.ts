@@ -9,6 +9,7 @@ import type { ServerTransaction } from '../sip/transaction/index.js';
 import { ALLOW } from '../termination/extensions.js';
 import type { BLeg, BLegEvents, RelayResult, RelayedBody } from './b-leg.js';
 import { passedOn } from './headers.js';
+import { cleanDisplayName, cleanUser } from './relay-text.js';
 
 export interface CarrierLegParams {
   destination: Destination;
@@ -46,10 +47,12 @@ export class CarrierLeg implements BLeg {
     const ours = this.core.hostPortFor(dest);
     const theirs = formatHostPort(dest.address, dest.port);
     const transportParam = dest.transport === 'udp' ? '' : `;transport=${dest.transport}`;
-    const display = p.callerDisplayName !== undefined ? `"${p.callerDisplayName.replace(/(["\\])/g, '\\$1')}" ` : '';
+    // What the PBX sent, made safe to relay (issue 12): no control characters, capped, user part escaped.
+    const displayName = cleanDisplayName(p.callerDisplayName);
+    const display = displayName !== undefined ? `"${displayName.replace(/(["\\])/g, '\\$1')}" ` : '';
     const target = p.called.length > 0 ? `${p.called}@${theirs}` : theirs;
     const headers: Array<readonly [string, string]> = [
-      ['From', `${display}<sip:${p.caller}@${ours}>;tag=${newTag()}`],
+      ['From', `${display}<sip:${cleanUser(p.caller)}@${ours}>;tag=${newTag()}`],
       ['To', `<sip:${target}>`],
       ['Call-ID', newCallId()],
       ['CSeq', '1 INVITE'],

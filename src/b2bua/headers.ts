@@ -1,10 +1,12 @@
 /**
  * Which headers of the far leg's responses reach the caller (SPEC §5):
  * Supported (without `timer`: the provider does not do session timers),
- * Reason, Warning and Retry-After. Nothing else passes between the legs.
+ * Reason, Warning and Retry-After, without control characters and capped
+ * (relay-text.ts). Nothing else passes between the legs.
  */
 import { type SipResponse, displayHeaderName } from '../sip/message/index.js';
 import type { RelayedHeaders } from './b-leg.js';
+import { cleanHeaderText } from './relay-text.js';
 
 const PASSED_ON = ['supported', 'reason', 'warning', 'retry-after'] as const;
 
@@ -23,7 +25,9 @@ export function passedOn(res: SipResponse): RelayedHeaders {
   for (const name of PASSED_ON) {
     for (const value of res.headers.getAll(name)) {
       const kept = name === 'supported' ? withoutTimer(value) : value;
-      if (kept !== undefined) picked.push([displayHeaderName(name), kept]);
+      // never a control character or an unbounded value across legs (issue 12)
+      const clean = kept === undefined ? '' : cleanHeaderText(kept);
+      if (clean.length > 0) picked.push([displayHeaderName(name), clean]);
     }
   }
   return picked;

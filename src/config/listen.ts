@@ -30,6 +30,7 @@ export function transportOptions(config: Config, logger: Logger | undefined): Tr
     tcpIdleTimeoutMs: s.tcpIdleTimeoutMs,
     tcpMessageTimeoutMs: s.tcpMessageTimeoutMs,
     maxTcpConnections: s.maxTcpConnections,
+    maxTcpConnectionsPerSource: s.maxTcpConnectionsPerSource,
     maxMessageBytes: s.maxMessageBytes,
     advertisedAddress: s.advertisedAddress,
     logger,

@@ -8,11 +8,12 @@ import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { type Config, ConfigSchema, crossCheck } from './schema.js';
 import { allowedKeysAt, closest } from './suggest.js';
+import { printableValue } from './secrets.js';
 
 export interface ConfigProblem {
   /** Like `trunks[0].cps.ie1`; empty for the whole file. */
   path: string;
-  /** The value found there (undefined when missing). */
+  /** The value found there (undefined when missing), with secrets shown as `<redacted>` (config/secrets.ts). */
   value: unknown;
   /** What was expected. */
   message: string;
@@ -32,7 +33,7 @@ export function formatPath(path: ReadonlyArray<PropertyKey>): string {
   return out;
 }
 
-function valueAt(raw: unknown, path: ReadonlyArray<PropertyKey>): unknown {
+function rawValueAt(raw: unknown, path: ReadonlyArray<PropertyKey>): unknown {
   let v: unknown = raw;
   for (const seg of path) {
     if (typeof v !== 'object' || v === null) return undefined;
@@ -47,6 +48,11 @@ export function unknownKeyMessage(key: string, allowed: readonly string[]): stri
   if (guess !== undefined) return `unknown key; did you mean "${guess}"? (see docs/configuration.md)`;
   if (allowed.length === 0) return 'unknown key (see docs/configuration.md)';
   return `unknown key; expected one of: ${allowed.join(', ')} (see docs/configuration.md)`;
+}
+
+/** The value at `path`, as a problem may print it: secrets redacted. */
+function valueAt(raw: unknown, path: ReadonlyArray<PropertyKey>): unknown {
+  return printableValue(raw, path, rawValueAt(raw, path));
 }
 
 function problemsFrom(issues: ReadonlyArray<z.core.$ZodIssue>, raw: unknown): ConfigProblem[] {

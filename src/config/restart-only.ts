@@ -5,13 +5,20 @@
  */
 import type { Config } from './schema.js';
 
-const SIP_RESTART_ONLY = ['tcpIdleTimeoutMs', 'maxMessageBytes', 'tcpMessageTimeoutMs', 'maxTcpConnections', 'advertisedAddress'] as const;
+const SIP_RESTART_ONLY = ['tcpIdleTimeoutMs', 'maxMessageBytes', 'tcpMessageTimeoutMs', 'maxTcpConnections', 'maxTcpConnectionsPerSource', 'advertisedAddress'] as const;
 
 /** One warning per setting that changed but takes effect only on restart. */
 export function restartOnlyChanges(before: Config, after: Config): string[] {
   const warnings: string[] = [];
   if (JSON.stringify(before.sip.listen) !== JSON.stringify(after.sip.listen)) warnings.push('sip.listen changes take effect on restart');
-  if (before.http.listen !== after.http.listen || before.http.token !== after.http.token) warnings.push('http.listen and http.token changes take effect on restart');
+  if (
+    before.http.listen !== after.http.listen ||
+    before.http.token !== after.http.token ||
+    before.http.metricsRequireToken !== after.http.metricsRequireToken ||
+    JSON.stringify(before.http.allowedHosts) !== JSON.stringify(after.http.allowedHosts)
+  ) {
+    warnings.push('http.listen, http.token, http.allowedHosts and http.metricsRequireToken changes take effect on restart');
+  }
   for (const key of SIP_RESTART_ONLY) {
     if (before.sip[key] !== after.sip[key]) warnings.push(`sip.${key} changes take effect on restart`);
   }

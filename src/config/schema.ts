@@ -74,6 +74,11 @@ const SipSchema = z.strictObject({
   /** extension: most inbound TCP connections at once; more are refused */
   maxTcpConnections: z.number().int().min(1).max(1_000_000).default(1024),
   /**
+   * extension: most inbound TCP connections at once from one source IP
+   * address (at most maxTcpConnections); null: a quarter of maxTcpConnections
+   */
+  maxTcpConnectionsPerSource: z.number().int().min(1).max(1_000_000).nullable().default(null),
+  /**
    * extension: the address put in Via, Contact and SDP when listening on a
    * wildcard (0.0.0.0, ::); null: the first non-internal interface address
    */
@@ -95,9 +100,53 @@ const ShutdownSchema = z.strictObject({
   drainMs: z.number().int().min(0).default(30_000),
 });
 
+/** A host name or IP address as a `Host` header names it, without the port. */
+const hostName = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:.]+\]|[0-9a-fA-F:.]+|[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*)$/i, 'expected a host name or IP address without a port, like trunkgate or gateway.lab.example');
+
 const HttpSchema = z.strictObject({
   listen: hostPort.default('127.0.0.1:8080'),
   token: z.string().min(8, 'a token should be at least 8 characters').nullable().default(null),
+  /**
+   * extension: host names the `Host` header may carry besides the listener's
+   * own address (DNS rebinding defence), e.g. the compose service name
+   */
+  allowedHosts: z.array(hostName).default([]),
+  /** extension: /metrics needs the bearer token too (needs http.token) */
+  metricsRequireToken: z.boolean().default(false),
+});
+
+export const DIGEST_ALGORITHMS = ['SHA-256', 'MD5'] as const;
+export type DigestAlgorithm = (typeof DIGEST_ALGORITHMS)[number];
+
+/** extension: how the trunk's digest challenge is offered, and the ban on online password guessing */
+const DigestSchema = z.strictObject({
+  /** Offered in this order, one Proxy-Authenticate header each (RFC 8760); only these are accepted. */
+  algorithms: z
+    .array(z.enum(DIGEST_ALGORITHMS))
+    .min(1, 'offer at least one algorithm')
+    .refine((a) => new Set(a).size === a.length, 'each algorithm at most once')
+    .default(['MD5']),
+  /** The digest `uri` must be the Request-URI (RFC 2617 §3.2.2.5); SIPp needs -auth_uri for that. */
+  requireUriMatch: z.boolean().default(true),
+  /** Failed attempts (per source IP, and per username) within failureWindowSeconds that start a ban. */
+  maxFailures: z.number().int().min(1).max(1_000_000).default(10),
+  failureWindowSeconds: z.number().min(1).max(86_400).default(60),
+  banSeconds: z.number().min(1).max(31_536_000).default(600),
+});
+
+/** extension: per-source request-rate limiting (Kamailio's pike), off by default */
+const SourceRateLimitSchema = z.strictObject({
+  enabled: z.boolean().default(false),
+  requestsPerSecond: z.number().gt(0, 'expected a rate above 0').max(1_000_000).default(50),
+  burst: z.number().int().min(1).max(1_000_000).default(100),
+  blockSeconds: z.number().min(0).max(86_400).default(30),
+});
+
+const SecuritySchema = z.strictObject({
+  digest: DigestSchema.default(DigestSchema.parse({})),
+  sourceRateLimit: SourceRateLimitSchema.default(SourceRateLimitSchema.parse({})),
 });
 
 const CpsSchema = z.strictObject({
@@ -221,13 +270,14 @@ export const ConfigSchema = z
   .strictObject({
     sip: SipSchema.default(SipSchema.parse({})),
     shutdown: ShutdownSchema.default({ drainMs: 30_000 }),
-    http: HttpSchema.default({ listen: '127.0.0.1:8080', token: null }),
+    http: HttpSchema.default(HttpSchema.parse({})),
     blocklist: z.array(numberPattern).default([]),
     cps: CpsSchema.default({ algorithm: 'token-bucket', selfServeMaxCps: 5, toleranceMs: null }),
     accounts: z.array(AccountSchema).default([]),
     trunks: z.array(TrunkSchema).default([]),
     pstn: PstnSchema.default(PstnSchema.parse({})),
     voice: VoiceSchema.default(VOICE_DEFAULTS),
+    security: SecuritySchema.default(SecuritySchema.parse({})),
   });
 
 export interface CrossIssue {
@@ -296,6 +346,15 @@ export function crossCheck(raw: unknown): CrossIssue[] {
   });
   const sip = isRecord(root['sip']) ? root['sip'] : {};
   issues.push(...tlsIssues(sip, trunks));
+  const perSource = sip['maxTcpConnectionsPerSource'];
+  const globalCap = typeof sip['maxTcpConnections'] === 'number' ? sip['maxTcpConnections'] : 1024;
+  if (typeof perSource === 'number' && perSource > globalCap) {
+    issues.push({ path: ['sip', 'maxTcpConnectionsPerSource'], message: `expected at most sip.maxTcpConnections (${globalCap}): one source must not be able to take every connection` });
+  }
+  const http = isRecord(root['http']) ? root['http'] : {};
+  if (http['metricsRequireToken'] === true && typeof http['token'] !== 'string') {
+    issues.push({ path: ['http', 'metricsRequireToken'], message: 'needs http.token: /metrics would take a token that is not set' });
+  }
   const fallback = sip['fallbackTrunk'];
   if (typeof fallback === 'string' && !trunkNames.has(fallback)) {
     issues.push({ path: ['sip', 'fallbackTrunk'], message: `no trunk named "${fallback}"; expected one of: ${[...trunkNames].join(', ') || '(no trunks configured)'}` });
@@ -362,3 +421,4 @@ export type PstnConfig = Config['pstn'];
 export type PstnRule = PstnConfig['rules'][number];
 export type Behaviour = (typeof BEHAVIOURS)[number];
 export type VoiceConfig = Config['voice'];
+export type SecurityConfig = Config['security'];

@@ -6,6 +6,7 @@
 import type { Alert } from '../alerts/alert-log.js';
 import type { Result } from '../errors.js';
 import type { VoiceApi } from '../voice/voice-api-types.js';
+import type { BanKind, BanView } from '../termination/digest-guard.js';
 import type { CpsChangeBody } from './bodies.js';
 
 export interface RegionCpsView {
@@ -59,6 +60,12 @@ export interface ReloadView {
   warnings: string[];
 }
 
+export interface BansView {
+  bans: BanView[];
+  /** security.digest in force. */
+  policy: { maxFailures: number; failureWindowSeconds: number; banSeconds: number; algorithms: string[]; requireUriMatch: boolean };
+}
+
 export interface AdminApi {
   /** Prometheus text and its content type. */
   scrape(): Promise<{ contentType: string; body: string }>;
@@ -73,4 +80,10 @@ export interface AdminApi {
   reload(): Result<ReloadView>;
   /** Programmable Voice: the Calls API and the queue views (absent: not served). */
   readonly voice?: VoiceApi | undefined;
+  /** The digest ban (GET /v1/security/bans). */
+  bans(): BansView;
+  /** Lift every ban; returns how many were in force. */
+  clearBans(): number;
+  /** Lift one ban; false when there was none. */
+  clearBan(kind: BanKind, value: string): boolean;
 }

@@ -1,6 +1,7 @@
 /**
  * The admin API's views and actions over the gateway's parts: trunks with
- * their live limits, the Console's CPS setting, calls, alerts, reload. It
+ * their live limits, the Console's CPS setting, calls, alerts, reload, the
+ * digest bans. It
  * reads state; the parts own it.
  */
 import type { Registry } from 'prom-client';
@@ -10,9 +11,10 @@ import { REGIONS } from '../config/schema.js';
 import { type Result, errorOf } from '../errors.js';
 import type { Clock } from '../limits/clock.js';
 import type { CpsConsole } from '../termination/cps-console.js';
+import type { BanKind, DigestGuard } from '../termination/digest-guard.js';
 import { type CompiledTrunk, type Directory, trunkCpsSettings } from '../termination/directory.js';
 import { defaultToleranceMs } from '../limits/rate-limiters.js';
-import type { AdminApi, CallView, ReloadView, TrunkView } from './admin-api.js';
+import type { AdminApi, BansView, CallView, ReloadView, TrunkView } from './admin-api.js';
 import type { CpsChangeBody } from './bodies.js';
 import type { VoiceApi } from '../voice/voice-api-types.js';
 
@@ -22,6 +24,7 @@ export interface AdminParts {
   b2bua: B2bua;
   alerts: AlertLog;
   cpsConsole: CpsConsole;
+  auth: DigestGuard;
   registry: Registry;
   clock: Clock;
   ready(): boolean;
@@ -124,5 +127,21 @@ export class Admin implements AdminApi {
 
   reload(): Result<ReloadView> {
     return this.parts.reload();
+  }
+
+  bans(): BansView {
+    const p = this.parts.directory().config.security.digest;
+    return {
+      bans: this.parts.auth.bans(),
+      policy: { maxFailures: p.maxFailures, failureWindowSeconds: p.failureWindowSeconds, banSeconds: p.banSeconds, algorithms: [...p.algorithms], requireUriMatch: p.requireUriMatch },
+    };
+  }
+
+  clearBans(): number {
+    return this.parts.auth.clearAll();
+  }
+
+  clearBan(kind: BanKind, value: string): boolean {
+    return this.parts.auth.clear(kind, value);
   }
 }

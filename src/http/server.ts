@@ -3,9 +3,9 @@
  * /v1 admin API. Bodies and query strings are checked by the zod schemas of
  * bodies.ts; every error is one of the catalogue's (src/errors.ts), served
  * as JSON `{code, message, details?}`. With `http.token` set, /v1 needs
- * `Authorization: Bearer …`.
+ * `Authorization: Bearer …`. Every request first passes guards.ts (Host,
+ * Origin, JSON for state-changing requests, the token for /metrics when asked).
  */
-import { timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 import { type TrunkgateError, errorOf } from '../errors.js';
@@ -13,11 +13,17 @@ import type { AdminApi } from './admin-api.js';
 import { AlertsQuerySchema, CPS_CHANGE_EXAMPLE, CpsChangeBodySchema, describeIssues } from './bodies.js';
 import { voiceAdminRoutes } from './voice-admin.js';
 import { voiceApiRoutes } from './voice-api.js';
+import { installRequestGuards, tokenMatches } from './guards.js';
+import { securityRoutes } from './security-routes.js';
 
 export interface HttpOptions {
   host: string;
   port: number;
   token: string | null;
+  /** Names the Host header may carry besides the listener's own (http.allowedHosts). Default none. */
+  allowedHosts?: readonly string[];
+  /** /metrics needs the token too (http.metricsRequireToken). Default false. */
+  metricsRequireToken?: boolean;
   logger?: Logger | undefined;
   /** Largest request body accepted, in bytes. Default 16 KiB. */
   bodyLimitBytes?: number;
@@ -25,14 +31,6 @@ export interface HttpOptions {
 
 function send(reply: FastifyReply, error: TrunkgateError): FastifyReply {
   return reply.code(error.status).send(error.toJSON());
-}
-
-function tokenMatches(header: string | undefined, token: string): boolean {
-  const m = /^Bearer\s+(.+)$/i.exec(header ?? '');
-  if (m === null) return false;
-  const given = Buffer.from(m[1] as string);
-  const expected = Buffer.from(token);
-  return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
 /** The catalogue's error for what fastify itself refuses (a body too large, a media type it has no parser for, bad JSON). */
@@ -95,6 +93,7 @@ export function buildHttpServer(api: AdminApi, options: HttpOptions): FastifyIns
     return send(reply, errorOf('INTERNAL'));
   });
   app.setNotFoundHandler((req, reply) => send(reply, errorOf('NOT_FOUND', req.method, req.url)));
+  installRequestGuards(app, { host: options.host, token: options.token, allowedHosts: options.allowedHosts ?? [], metricsRequireToken: options.metricsRequireToken ?? false }, send);
 
   app.get('/metrics', async (_req, reply) => {
     const { contentType, body } = await api.scrape();
@@ -143,6 +142,8 @@ export function buildHttpServer(api: AdminApi, options: HttpOptions): FastifyIns
         const result = api.reload();
         return result.ok ? result.value : send(reply, result.error);
       });
+
+      void v1.register(securityRoutes, { api });
       done();
     },
     { prefix: '/v1' },

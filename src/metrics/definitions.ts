@@ -27,7 +27,7 @@ export const METRICS = {
       trunk: 'configured trunk names',
       region: 'us1 us2 ie1 de1 sg1 jp1 br1 au1',
       outcome:
-        'admitted cps_limited pooled_cps_limited concurrency_limited challenged unauthorized invalid_number forbidden unsupported_media draining inactive too_many_hops unverified bad_extension',
+        'admitted cps_limited pooled_cps_limited concurrency_limited challenged unauthorized invalid_number forbidden unsupported_media draining inactive too_many_hops unverified bad_extension banned',
     },
   },
   invitesDropped: {
@@ -106,9 +106,9 @@ export const METRICS = {
   sipConnections: {
     name: 'trunkgate_sip_connection_events_total',
     type: 'counter',
-    help: 'Stream (TCP) connection events: accepted and opened, refused at the connection cap, closed for idleness or for a message not finished in time (slowloris).',
+    help: 'Stream (TCP) connection events: accepted and opened, refused at the connection cap or at the per-source cap, closed for idleness or for a message not finished in time (slowloris).',
     labels: ['transport', 'event'],
-    labelValues: { transport: 'tcp', event: 'accepted connected refused idle_timeout partial_timeout' },
+    labelValues: { transport: 'tcp', event: 'accepted connected refused source_refused idle_timeout partial_timeout' },
   },
   sipKeepAlives: {
     name: 'trunkgate_sip_keepalives_total',
@@ -119,9 +119,35 @@ export const METRICS = {
   sipTransactionEvents: {
     name: 'trunkgate_sip_transaction_events_total',
     type: 'counter',
-    help: 'Transaction layer events: retransmissions absorbed, requests answered without a transaction (OPTIONS, REGISTER, stray BYE), responses matching no transaction, CANCELs matching no INVITE.',
+    help: 'Transaction layer events: retransmissions absorbed, requests answered without a transaction (OPTIONS, REGISTER, stray BYE), responses matching no transaction, CANCELs matching no INVITE, refusals answered once (no retransmissions, no wait for the ACK: refusals before authentication), and retransmitted INVITEs of those answered again one for one.',
     labels: ['event'],
-    labelValues: { event: 'retransmission_absorbed stateless_reply stray_response cancel_unmatched' },
+    labelValues: { event: 'retransmission_absorbed stateless_reply stray_response cancel_unmatched answered_once answer_repeated' },
+  },
+  sipSourceLimited: {
+    name: 'trunkgate_sip_source_limited_total',
+    type: 'counter',
+    help: 'Requests dropped unparsed because their source IP address ran over security.sourceRateLimit (per-source rate limiting, off by default).',
+    labels: ['transport'],
+  },
+  digestFailures: {
+    name: 'trunkgate_digest_failures_total',
+    type: 'counter',
+    help: 'Failed digest attempts that count toward a ban: a wrong password, unknown user, used-up nonce or wrong digest uri, with an authentic nonce issued to the source.',
+    labels: [],
+  },
+  digestBans: {
+    name: 'trunkgate_digest_bans_total',
+    type: 'counter',
+    help: 'Bans started after security.digest.maxFailures failed attempts (alert 32216), by what is banned.',
+    labels: ['kind'],
+    labelValues: { kind: 'source username' },
+  },
+  digestBanned: {
+    name: 'trunkgate_digest_banned',
+    type: 'gauge',
+    help: 'Bans in force right now (GET /v1/security/bans lists them), by what is banned.',
+    labels: ['kind'],
+    labelValues: { kind: 'source username' },
   },
   leaseDoubleRelease: {
     name: 'trunkgate_lease_double_release_total',

@@ -12,6 +12,7 @@ import type { Disposition } from '../b2bua/call.js';
 import type { Region } from '../config/schema.js';
 import type { TransportEvents } from '../sip/transport/index.js';
 import type { AttemptOutcome } from '../termination/admission.js';
+import { BAN_KINDS, type BanKind } from '../termination/digest-guard.js';
 import type { FrontDoorEventMap } from '../termination/front-door.js';
 import { METRICS } from './definitions.js';
 import { TransportCounters } from './transport-counters.js';
@@ -29,7 +30,16 @@ export interface MetricsSources {
   droppedInvites(): number;
   /** Live transactions by side, and the transaction layer's counters. */
   transactions(): { server: number; client: number };
-  transactionStats(): { retransmissionsAbsorbed: number; statelessReplies: number; strayResponses: number; cancelsUnmatched: number };
+  transactionStats(): {
+    retransmissionsAbsorbed: number;
+    statelessReplies: number;
+    strayResponses: number;
+    cancelsUnmatched: number;
+    answeredOnce: number;
+    answersRepeated: number;
+  };
+  /** The digest ban: failures counted, bans started and in force, by kind. */
+  digestBans(): { failures: number; started: Readonly<Record<BanKind, number>>; active: Readonly<Record<BanKind, number>> };
   alertCounts(): ReadonlyMap<AlertCode, number>;
 }
 
@@ -151,7 +161,7 @@ export class GatewayMetrics {
       registers: r,
       collect() {
         this.reset();
-        for (const [name, events] of transport.connections) for (const [event, n] of events) this.inc({ transport: name, event: event.replace('-', '_') }, n);
+        for (const [name, events] of transport.connections) for (const [event, n] of events) this.inc({ transport: name, event: event.replaceAll('-', '_') }, n);
       },
     });
     new Counter({
@@ -176,6 +186,48 @@ export class GatewayMetrics {
         this.inc({ event: 'stateless_reply' }, s.statelessReplies);
         this.inc({ event: 'stray_response' }, s.strayResponses);
         this.inc({ event: 'cancel_unmatched' }, s.cancelsUnmatched);
+        this.inc({ event: 'answered_once' }, s.answeredOnce);
+        this.inc({ event: 'answer_repeated' }, s.answersRepeated);
+      },
+    });
+    new Counter({
+      name: m.sipSourceLimited.name,
+      help: m.sipSourceLimited.help,
+      labelNames: m.sipSourceLimited.labels,
+      registers: r,
+      collect() {
+        this.reset();
+        for (const [name, n] of transport.sourceLimited) this.inc({ transport: name }, n);
+      },
+    });
+    new Counter({
+      name: m.digestFailures.name,
+      help: m.digestFailures.help,
+      registers: r,
+      collect() {
+        this.reset();
+        this.inc(sources.digestBans().failures);
+      },
+    });
+    new Counter({
+      name: m.digestBans.name,
+      help: m.digestBans.help,
+      labelNames: m.digestBans.labels,
+      registers: r,
+      collect() {
+        this.reset();
+        const started = sources.digestBans().started;
+        for (const kind of BAN_KINDS) this.inc({ kind }, started[kind]);
+      },
+    });
+    new Gauge({
+      name: m.digestBanned.name,
+      help: m.digestBanned.help,
+      labelNames: m.digestBanned.labels,
+      registers: r,
+      collect() {
+        const active = sources.digestBans().active;
+        for (const kind of BAN_KINDS) this.set({ kind }, active[kind]);
       },
     });
     new Counter({

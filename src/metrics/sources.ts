@@ -1,13 +1,14 @@
 /**
  * The point-in-time values the metrics read when scraped, from the gateway's
  * parts: active calls and limits per trunk (from the compiled configuration
- * and its scopes), live transactions, double releases, alerts.
+ * and its scopes), live transactions, double releases, alerts, digest bans.
  */
 import type { AlertLog } from '../alerts/alert-log.js';
 import { REGIONS } from '../config/schema.js';
 import type { ConcurrencyTracker } from '../limits/concurrency.js';
 import type { TransactionLayer } from '../sip/transaction/index.js';
 import type { CpsConsole } from '../termination/cps-console.js';
+import type { DigestGuard } from '../termination/digest-guard.js';
 import type { Directory } from '../termination/directory.js';
 import type { FrontDoor } from '../termination/front-door.js';
 import type { MetricsSources } from './metrics.js';
@@ -20,6 +21,7 @@ export interface SourceParts {
   frontDoor: FrontDoor;
   transactions: TransactionLayer;
   alerts: AlertLog;
+  auth: DigestGuard;
 }
 
 export function metricsSources(p: SourceParts): MetricsSources {
@@ -42,5 +44,6 @@ export function metricsSources(p: SourceParts): MetricsSources {
     transactions: () => p.transactions.size,
     transactionStats: () => p.transactions.stats,
     alertCounts: () => p.alerts.counts,
+    digestBans: () => ({ failures: p.auth.stats.failures, started: p.auth.stats.bans, active: p.auth.activeBans() }),
   };
 }

@@ -1,7 +1,7 @@
 /**
  * Counts what the transport layer reports through its events: messages in
- * and out by transport and kind, malformed messages, connection events and
- * keep-alives. Plain numbers on the hot path; the metrics read them when
+ * and out by transport and kind, malformed messages, connection events,
+ * keep-alives and requests dropped by per-source rate limiting. Plain numbers on the hot path; the metrics read them when
  * scraped.
  */
 import type { ConnectionEvent, Direction, TransportEvents } from '../sip/transport/index.js';
@@ -16,6 +16,8 @@ export class TransportCounters {
   dropped = 0;
   readonly connections = new Map<TransportName, Map<ConnectionEvent, number>>();
   readonly keepAlives = new Map<TransportName, number>();
+  /** Requests dropped by per-source rate limiting. */
+  readonly sourceLimited = new Map<TransportName, number>();
 
   constructor(events: TransportEvents) {
     events.on('message', (direction, transport, kind) => {
@@ -41,6 +43,7 @@ export class TransportCounters {
       bump(m, event);
     });
     events.on('keepAlive', (transport) => bump(this.keepAlives, transport));
+    events.on('sourceLimited', (transport) => bump(this.sourceLimited, transport));
   }
 
   /** Messages of one kind sent (or received) over a transport. */

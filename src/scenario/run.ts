@@ -4,7 +4,7 @@
  * computed with src/limits/) and what happened (/metrics), and judges.
  * Exit 0 PASS, 1 FAIL, 2 when it could not run (usage, no SIPp, no gateway).
  */
-import { accessSync, constants, existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
@@ -67,6 +67,16 @@ function readable(io: Io, option: string, path: string): { ok: true; path: strin
   }
 }
 
+/** A copy of a SIPp numbers file with its first number only (the header line kept). */
+function firstNumber(path: string, dir: string): { file: string; number: string } {
+  const lines = readFileSync(path, 'utf8').split(/\r?\n/);
+  const header = /^(SEQUENTIAL|RANDOM|USER)/i.test(lines[0] ?? '') ? (lines[0] as string) : 'SEQUENTIAL';
+  const line = lines.find((l, i) => (i > 0 || header !== lines[0]) && l.trim().length > 0 && !l.startsWith('#')) ?? '';
+  const file = join(dir, 'first-number.csv');
+  writeFileSync(file, `${header}\n${line}\n`);
+  return { file, number: line.split(';')[0] ?? '' };
+}
+
 function digestProblem(spec: ScenarioSpec, trunk: TrunkView, o: ScenarioOptions): string | undefined {
   if (!spec.digest) return undefined;
   const users = trunk.auth.credentialUsernames;
@@ -116,7 +126,12 @@ export async function runScenario(name: string, o: ScenarioOptions, io: Io): Pro
   const args = ['-sf', scenarioFile(spec), o.target, ...localIpFor(o.target), '-t', o.transport === 'tcp' ? 't1' : 'u1'];
   args.push('-m', String(o.calls), '-r', String(o.rate), '-key', 'trunk', trunk.terminationUri, '-nostdin');
   args.push('-timeout', `${Math.ceil(o.calls / o.rate + holdMs / 1000 + 60)}s`, '-timeout_error', '-trace_counts', '-trace_stat', '-fd', '1');
-  if (numbers !== undefined) args.push('-inf', numbers);
+  if (spec.digest && numbers !== undefined) {
+    // SIPp signs uri="sip:<remote IP>:<port>" unless -auth_uri names the Request-URI, which trunkgate
+    // requires (security.digest.requireUriMatch); -auth_uri is one value per run: call the first number
+    const first = firstNumber(numbers, dir);
+    args.push('-inf', first.file, '-auth_uri', `${first.number}@${trunk.terminationUri}`);
+  } else if (numbers !== undefined) args.push('-inf', numbers);
   if (holdMs > 0) args.push('-d', String(holdMs));
   if (spec.digest) args.push('-au', o.user as string, '-ap', o.password as string);
 

@@ -8,6 +8,7 @@
  *   2 account active                        603 Decline + X-Twilio-Error       10001
  *   3 source IP in the trunk ACL            403 Forbidden                      32201
  *   4 digest credentials                    407 challenge / 403                32202
+ *     (a banned source or username)         403 Forbidden                      32216
  *   5 Max-Forwards > 0                      483 Too Many Hops                  32006
  *   6 called number is E.164                400 Invalid Phone Number           32101
  *   7 caller ID is the account's            403 Invalid Caller ID              32204
@@ -27,7 +28,7 @@ import type { RateLimiter } from '../limits/rate-limiters.js';
 import { ACCEPTED_CODECS, SDP_CONTENT_TYPE, offersSrtp, pickCodec, readAudioOffer } from '../media/sdp.js';
 import { isE164, numberMatches } from '../numbers/number-patterns.js';
 import { type SipRequest, parseBoundedInt, parseNameAddr, parseUri, splitList } from '../sip/message/index.js';
-import type { DigestAuth } from './digest.js';
+import type { DigestGuard } from './digest-guard.js';
 import { type CompiledTrunk, type Directory, type TrunkMatch, pooledCpsSettings, trunkCpsSettings } from './directory.js';
 import { unsupportedRequired } from './extensions.js';
 
@@ -47,6 +48,7 @@ export const ATTEMPT_OUTCOMES = [
   'too_many_hops',
   'unverified',
   'bad_extension',
+  'banned',
 ] as const;
 export type AttemptOutcome = (typeof ATTEMPT_OUTCOMES)[number];
 
@@ -60,7 +62,13 @@ export interface Rejection {
 
 export type AdmissionDecision =
   | { kind: 'drop' }
-  | ({ kind: 'reject'; match: TrunkMatch | undefined } & Rejection)
+  /**
+   * `beforeAuthentication`: refused before the sender was authenticated (an
+   * unknown trunk, an inactive account, the ACL, the credentials, a ban): the
+   * refusal is sent once, without a 100 Trying or retransmissions, so that a
+   * spoofed source gets at most one datagram per datagram (issue 12).
+   */
+  | ({ kind: 'reject'; match: TrunkMatch | undefined; beforeAuthentication: boolean } & Rejection)
   /** Admitted: the call holds `lease` until it ends. */
   | { kind: 'admit'; match: TrunkMatch; lease: CallLease };
 
@@ -68,7 +76,8 @@ export interface AdmissionContext {
   directory: Directory;
   tracker: ConcurrencyTracker;
   clock: Clock;
-  digest: DigestAuth;
+  /** Digest authentication with its ban on password guessing. */
+  auth: DigestGuard;
   /** The CPS in force for (trunk, region): the Console API's setting, else the config's. */
   cpsFor(trunk: CompiledTrunk, region: Region): number;
 }
@@ -83,7 +92,7 @@ export function identify(req: SipRequest, directory: Directory): TrunkMatch | un
 /** The unknown-domain answer: silence (the provider's), or 403 with `unknownDomain: reject`. */
 export function unknownDomain(directory: Directory): AdmissionDecision {
   if (directory.config.sip.unknownDomain === 'reject') {
-    return { kind: 'reject', match: undefined, status: 403, reason: 'Forbidden', headers: [], alert: undefined, outcome: 'forbidden' };
+    return { kind: 'reject', match: undefined, beforeAuthentication: true, status: 403, reason: 'Forbidden', headers: [], alert: undefined, outcome: 'forbidden' };
   }
   return { kind: 'drop' };
 }
@@ -117,15 +126,22 @@ const ipAclAndCredentials: Check = ({ req, trunk, ctx }) => {
   if (acl === undefined && credentials.length === 0) return reject(403, 'Forbidden', 'forbidden', 32200);
   if (acl !== undefined && !acl(req.source?.address ?? '')) return reject(403, 'Forbidden', 'forbidden', 32201);
   if (credentials.length === 0) return undefined;
-  const verdict = ctx.digest.verify(req.headers.get('proxy-authorization'), req.method, credentials);
+  const verdict = ctx.auth.authenticate(req, credentials, ctx.directory.config.security.digest, trunk.name);
   if (verdict.ok) return undefined;
   switch (verdict.kind) {
     case 'challenge':
-      return reject(407, 'Proxy Authentication Required', 'challenged', undefined, [['Proxy-Authenticate', ctx.digest.challenge(false)]]);
-    case 'stale':
-      return reject(407, 'Proxy Authentication Required', 'challenged', undefined, [['Proxy-Authenticate', ctx.digest.challenge(true)]]);
+      // RFC 8760: one Proxy-Authenticate per algorithm offered, the preferred first
+      return reject(
+        407,
+        'Proxy Authentication Required',
+        'challenged',
+        undefined,
+        verdict.challenges.map((c) => ['Proxy-Authenticate', c] as const),
+      );
     case 'refused':
       return reject(403, 'Forbidden', 'unauthorized', 32202);
+    case 'banned':
+      return reject(403, 'Forbidden', 'banned', 32216);
   }
 };
 
@@ -216,10 +232,15 @@ const usableOffer: Check = ({ req, trunk }) => {
   return pickCodec(offer.offer, ACCEPTED_CODECS) === undefined ? reject(415, 'Unsupported Media Type', 'unsupported_media') : undefined;
 };
 
-/** Checks 2-11, in the provider's order (with our 420 after the credentials). */
-export const ORDERED_CHECKS: ReadonlyArray<readonly [string, Check]> = [
+/** Checks 2-4: the ones before the sender is authenticated (their refusals are sent once). */
+export const AUTHENTICATION_CHECKS: ReadonlyArray<readonly [string, Check]> = [
   ['account-active', accountActive],
   ['ip-acl-and-credentials', ipAclAndCredentials],
+];
+
+/** Checks 2-11, in the provider's order (with our 420 after the credentials). */
+export const ORDERED_CHECKS: ReadonlyArray<readonly [string, Check]> = [
+  ...AUTHENTICATION_CHECKS,
   ['require', requireSupported],
   ['max-forwards', maxForwards],
   ['called-number-e164', calledNumberE164],
@@ -252,15 +273,15 @@ export function admit(req: SipRequest, match: TrunkMatch, ctx: AdmissionContext)
   const trunk = match.trunk;
   const uri = req.requestUri;
   const input: CheckInput = { req, match, trunk, ctx, called: uri?.user ?? '' };
-  for (const [, check] of ORDERED_CHECKS) {
-    const rejection = check(input);
-    if (rejection !== undefined) return { kind: 'reject', match, ...rejection };
+  for (let i = 0; i < ORDERED_CHECKS.length; i++) {
+    const rejection = (ORDERED_CHECKS[i] as readonly [string, Check])[1](input);
+    if (rejection !== undefined) return { kind: 'reject', match, beforeAuthentication: i < AUTHENTICATION_CHECKS.length, ...rejection };
   }
   const now = ctx.clock.now();
   const taken: RateLimiter[] = [];
   const refuse = (rejection: Rejection): AdmissionDecision => {
     for (const limiter of taken) limiter.giveBack(now);
-    return { kind: 'reject', match, ...rejection };
+    return { kind: 'reject', match, beforeAuthentication: false, ...rejection };
   };
   const trunkCps = trunkLimiter(trunk, match.region, ctx);
   if (!trunkCps.tryTake(now)) return refuse(reject(503, 'Trunk CPS limit exceeded', 'cps_limited', 32001));

@@ -51,7 +51,8 @@ function withHeaders(res: SipResponse, headers: ReadonlyArray<readonly [string, 
 }
 
 export class FrontDoor implements UserAgentApplication {
-  readonly stats = { dropped: 0, rejected: 0, admitted: 0 };
+  /** `refusedOnce`: refusals before authentication, sent once (of `rejected`). */
+  readonly stats = { dropped: 0, rejected: 0, refusedOnce: 0, admitted: 0 };
   readonly events = new EventEmitter<FrontDoorEventMap>();
 
   constructor(private readonly options: FrontDoorOptions) {}
@@ -98,8 +99,6 @@ export class FrontDoor implements UserAgentApplication {
       this.settle(unknownDomain(ctx.directory), req, tx);
       return;
     }
-    // SPEC §4.1: the trunk is known, so 100 Trying goes out at once, with the provider's phrase.
-    tx.reply(100, this.options.tryingReason);
     if (this.options.draining()) {
       this.settle(
         {
@@ -110,13 +109,19 @@ export class FrontDoor implements UserAgentApplication {
           alert: undefined,
           outcome: 'draining',
           match,
+          beforeAuthentication: true,
         },
         req,
         tx,
       );
       return;
     }
-    this.settle(admit(req, match, ctx), req, tx);
+    const decision = admit(req, match, ctx);
+    // SPEC §4.1: the trunk is known, so 100 Trying goes out at once (admission is synchronous,
+    // microseconds), with the provider's phrase; but a refusal before authentication goes alone
+    // and once (issue 12: at most one datagram out per datagram in).
+    if (decision.kind !== 'reject' || !decision.beforeAuthentication) tx.reply(100, this.options.tryingReason);
+    this.settle(decision, req, tx);
   }
 
   private settle(decision: AdmissionDecision, req: SipRequest, tx: InviteServerTransaction): void {
@@ -134,7 +139,13 @@ export class FrontDoor implements UserAgentApplication {
           // Optional emulator header (SPEC §4.2): never on by default, the provider does not send it.
           if (this.options.context().directory.config.sip.diagnostics) headers.push(['X-Trunkgate-Alert', `${alert.code} ${alert.text}`]);
         }
-        tx.reply(decision.status, decision.reason, { headers });
+        if (decision.beforeAuthentication) {
+          // no retransmissions, no wait for the ACK: a retransmitted INVITE is answered again, one for one
+          this.stats.refusedOnce++;
+          tx.replyOnce(decision.status, decision.reason, { headers });
+        } else {
+          tx.reply(decision.status, decision.reason, { headers });
+        }
         return;
       }
       case 'admit':

@@ -59,14 +59,14 @@ describe('admin security', () => {
           called: '+14155550123',
           calls: 2,
           rate: 10,
-          extraArgs: ['-key', 'trunk', 'demo.pstn.twilio.com', '-au', 'pbx', '-ap', pass],
+          extraArgs: ['-key', 'trunk', 'demo.pstn.twilio.com', '-auth_uri', '+14155550123@demo.pstn.twilio.com', '-au', 'pbx', '-ap', pass],
         });
         expect(r.failed, r.errorLog).toBe(0);
       }
       const trunks = await (await fetch(`http://127.0.0.1:${httpPort}/v1/trunks/demo`, { headers: auth })).text();
       expect(trunks).toContain('"credentialUsernames":["pbx"]');
       expect(trunks).not.toContain(password);
-      expect((await fetch(`http://127.0.0.1:${httpPort}/v1/reload`, { method: 'POST', headers: auth })).status).toBe(200);
+      expect((await fetch(`http://127.0.0.1:${httpPort}/v1/reload`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' } })).status).toBe(200);
       expect((await fetch(`http://127.0.0.1:${httpPort}/v1/calls`)).status).toBe(401);
     } finally {
       const exited = new Promise((resolve) => child.once('exit', resolve));

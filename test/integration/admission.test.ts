@@ -174,6 +174,8 @@ describe('concurrency', () => {
 });
 
 describe('digest authentication', () => {
+  // SIPp's digest uri is sip:<our IP>:<port> unless told the Request-URI (security.digest.requireUriMatch)
+  const AUTH_URI = ['-auth_uri', '+14155550123@demo.pstn.twilio.com'];
   const credentials = { ipAcl: ['127.0.0.0/8'], credentials: [{ username: 'pbx', password: 'Secret-pass-123' }] };
 
   it('SIPp with [authentication] gets past the 407 with the right password', async () => {
@@ -185,7 +187,7 @@ describe('digest authentication', () => {
       calls: 5,
       rate: 10,
       traceCounts: true,
-      extraArgs: [...TRUNK_HOST, '-au', 'pbx', '-ap', 'Secret-pass-123'],
+      extraArgs: [...TRUNK_HOST, ...AUTH_URI, '-au', 'pbx', '-ap', 'Secret-pass-123'],
     });
     expect(r.failed, r.errorLog).toBe(0);
     expect(stepCount(r, /^\d+_407_Recv$/)).toBe(5);
@@ -203,7 +205,7 @@ describe('digest authentication', () => {
       calls: 3,
       rate: 10,
       traceCounts: true,
-      extraArgs: [...TRUNK_HOST, '-au', 'pbx', '-ap', 'not-the-password'],
+      extraArgs: [...TRUNK_HOST, ...AUTH_URI, '-au', 'pbx', '-ap', 'not-the-password'],
     });
     expect(r.failed, r.errorLog).toBe(0);
     expect(stepCount(r, /^\d+_403_Recv$/)).toBe(3);

@@ -72,11 +72,12 @@ function containerListenProblems(config: Config): string[] {
   return problems;
 }
 
-/** The docker config means the default one, but for where it listens and whom the ACL admits. */
+/** The docker config means the default one, but for where it listens, the names it answers to and whom the ACL admits. */
 function withoutContainerSettings(config: Config): unknown {
   const c = clone(config) as unknown as Rec;
   rec(c['sip'])['listen'] = '(container)';
   rec(c['http'])['listen'] = '(container)';
+  rec(c['http'])['allowedHosts'] = '(container)';
   for (const t of arr(c['trunks'])) rec(rec(t)['auth'])['ipAcl'] = '(container)';
   return c;
 }
@@ -738,6 +739,13 @@ describe('docker/compose.yaml', () => {
 describe('docker/prometheus/prometheus.yml', () => {
   it('scrapes trunkgate:<the HTTP port>/metrics every 5 s', () => {
     expect(prometheusProblems(loadPrometheus(), loadCompose(), portsOf(loadValid(DOCKER_CONFIG)).http)).toEqual([]);
+  });
+
+  it('scrapes by a name the gateway accepts in Host (http.allowedHosts: the DNS-rebinding check)', () => {
+    const targets = arr(loadPrometheus()['scrape_configs']).flatMap((j) => arr(rec(j)['static_configs']).flatMap((sc) => arr(rec(sc)['targets']).map(String)));
+    const allowed = loadValid(DOCKER_CONFIG).http.allowedHosts;
+    expect(targets.length).toBeGreaterThan(0);
+    for (const t of targets.filter((x) => x.startsWith('trunkgate:'))) expect(allowed, t).toContain(t.split(':')[0]);
   });
 
   it('is accepted by promtool', () => {

@@ -93,7 +93,8 @@ describe('ACK withheld', () => {
     const intervals = busy.slice(1).map((m, i) => m.atMs - (busy[i] as { atMs: number }).atMs);
     const expected = [100, 200, 400, 800, 1000, 1000, 1000, 1000];
     intervals.forEach((interval, i) => {
-      expect(interval).toBeGreaterThanOrEqual((expected[i] as number) - 5);
+      // timers never fire early, but SIPp stamps arrivals late under load: a delayed first copy shortens the next gap
+      expect(interval).toBeGreaterThanOrEqual((expected[i] as number) - 25);
       expect(interval).toBeLessThan((expected[i] as number) + 150);
     });
     const last = busy[busy.length - 1] as { atMs: number };
@@ -120,7 +121,8 @@ describe('ACK withheld', () => {
     const intervals = oks.slice(1).map((m, i) => m.atMs - (oks[i] as { atMs: number }).atMs);
     const expected = [100, 200, 400, 800, 1000, 1000, 1000, 1000];
     intervals.forEach((interval, i) => {
-      expect(interval).toBeGreaterThanOrEqual((expected[i] as number) - 5);
+      // timers never fire early, but SIPp stamps arrivals late under load: a delayed first copy shortens the next gap
+      expect(interval).toBeGreaterThanOrEqual((expected[i] as number) - 25);
       expect(interval).toBeLessThan((expected[i] as number) + 150);
     });
     const byeAfter = (bye as { atMs: number }).atMs - first;

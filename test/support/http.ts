@@ -17,7 +17,8 @@ export interface AdminClient {
   request<T = unknown>(
     method: string,
     path: string,
-    options?: { body?: unknown; raw?: string; contentType?: string; headers?: Record<string, string> },
+    /** `contentType: null`: send none (state-changing requests get `application/json` by default, as the API requires). */
+    options?: { body?: unknown; raw?: string; contentType?: string | null; headers?: Record<string, string> },
   ): Promise<HttpReply<T>>;
   get<T = unknown>(path: string, headers?: Record<string, string>): Promise<HttpReply<T>>;
   post<T = unknown>(path: string, body?: unknown, headers?: Record<string, string>): Promise<HttpReply<T>>;
@@ -37,16 +38,14 @@ export function adminClient(target: Gateway | string, defaultHeaders: Record<str
   const request = async <T>(
     method: string,
     path: string,
-    options: { body?: unknown; raw?: string; contentType?: string; headers?: Record<string, string> } = {},
+    options: { body?: unknown; raw?: string; contentType?: string | null; headers?: Record<string, string> } = {},
   ): Promise<HttpReply<T>> => {
     const headers: Record<string, string> = { ...defaultHeaders, ...options.headers };
     let body: string | undefined;
-    if (options.raw !== undefined) {
-      body = options.raw;
-      headers['content-type'] = options.contentType ?? 'application/json';
-    } else if (options.body !== undefined) {
-      body = JSON.stringify(options.body);
-      headers['content-type'] = 'application/json';
+    if (options.raw !== undefined) body = options.raw;
+    else if (options.body !== undefined) body = JSON.stringify(options.body);
+    if (options.contentType !== null && (body !== undefined || (method !== 'GET' && method !== 'HEAD'))) {
+      headers['content-type'] ??= options.contentType ?? 'application/json';
     }
     const res = await fetch(base() + path, { method, headers, body, signal: AbortSignal.timeout(10_000) });
     const text = await res.text();

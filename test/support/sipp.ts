@@ -21,6 +21,8 @@ export interface SippRun {
   rate?: number;
   /** Local port; default: a free one. */
   localPort?: number;
+  /** Local address (-i); default 127.0.0.1. Another 127.x address makes a second source on the loopback. */
+  localIp?: string;
   /** Hard bound on the run, in seconds (SIPp's -timeout). */
   timeoutSeconds?: number;
   extraArgs?: string[];
@@ -81,7 +83,7 @@ export function sippProcessArgs(run: SippRun, localPort: number, dir: string): s
   if (run.scenario === 'uac' || run.scenario === 'uas') args.push('-sn', run.scenario);
   else args.push('-sf', run.scenario);
   if (run.target !== undefined) args.push(run.target);
-  args.push('-i', '127.0.0.1', '-p', String(localPort));
+  args.push('-i', run.localIp ?? '127.0.0.1', '-p', String(localPort));
   args.push('-t', run.transport ?? 'u1');
   if (run.service !== undefined) args.push('-s', run.service);
   if (run.called !== undefined) {

@@ -13,6 +13,8 @@ export interface ServerTransactionHost {
   readonly transport: SipTransport;
   readonly timerConfig: TimerConfig;
   removeServer(tx: ServerTransaction): void;
+  /** An INVITE was answered once (`replyOnce`): remember its bytes, to answer its retransmissions again one for one. */
+  answeredOnce(tx: ServerTransaction, wire: Buffer): void;
 }
 
 export interface ReplyOptions {
@@ -163,6 +165,26 @@ export class InviteServerTransaction extends ServerTransaction {
     if (this.responded) throw new Error('cannot drop an INVITE that has been answered');
     this.dropped = true;
     this.terminate('dropped');
+  }
+
+  /**
+   * Answer with a final response (3xx-6xx) once and end the transaction at
+   * once: no Timer G retransmissions and no wait for the ACK. For refusals
+   * sent before the sender is authenticated (an ACL miss, a challenge, bad
+   * credentials), so that a spoofed source gets at most one datagram per
+   * datagram it "sent". The transaction layer keeps the response's bytes for
+   * 64·T1: a retransmitted INVITE is answered again, one for one, and the ACK
+   * is absorbed. Undefined when the transaction no longer takes a response.
+   */
+  replyOnce(status: number, reason?: string, options?: ReplyOptions): SipResponse | undefined {
+    if (status < 300 || status > 699) throw new Error(`replyOnce is for final refusals (3xx-6xx), not ${status}`);
+    if (!this.open || this._state !== 'proceeding') return undefined;
+    const res = this.createResponse(status, reason, options);
+    this.transmit(res);
+    const wire = this.lastResponse;
+    if (wire !== undefined) this.host.answeredOnce(this, wire);
+    this.terminate('normal');
+    return res;
   }
 
   respond(res: SipResponse): void {

@@ -67,8 +67,20 @@ export interface SendRequestOptions {
   branch?: string;
 }
 
-/** Most dropped INVITEs remembered at once, so their retransmissions are known (bounded under floods). */
-const MAX_DROPPED_REMEMBERED = 10_000;
+/**
+ * Most ended INVITE transactions remembered at once (dropped ones, and ones
+ * answered once), so their retransmissions are known: bounded under floods.
+ * One forgotten early is harmless: its retransmission is taken as new and
+ * answered (or dropped) again, still one datagram per datagram.
+ */
+const MAX_REMEMBERED = 10_000;
+
+/** An INVITE transaction that ended at once: dropped (no `wire`), or answered once with `wire`. */
+interface Remembered {
+  /** performance.now() after which it is forgotten (64·T1 after it ended). */
+  until: number;
+  wire: Buffer | undefined;
+}
 
 export class TransactionLayer implements ServerTransactionHost, ClientTransactionHost, MessageReceiver {
   /** T1/T2/T4 for new transactions (a reload may change them; live ones keep theirs). */
@@ -77,15 +89,26 @@ export class TransactionLayer implements ServerTransactionHost, ClientTransactio
   private readonly servers = new Map<string, ServerTransaction>();
   private readonly clients = new Map<string, ClientTransaction>();
   /**
-   * INVITEs the TU dropped (SPEC §4.1: an unknown trunk gets no answer), by
-   * key, with when to forget them (Timer B): their retransmissions are
-   * absorbed, not seen as new INVITEs. Oldest first; bounded.
+   * INVITE transactions that ended at once, by key: the ones the TU dropped
+   * (SPEC §4.1: an unknown trunk gets no answer) and the ones it answered
+   * once (`replyOnce`). Their retransmissions are absorbed (a dropped one's)
+   * or answered again with the same bytes, never seen as new INVITEs; their
+   * ACKs are absorbed. Oldest first; bounded.
    */
-  private readonly dropped = new Map<string, number>();
+  private readonly remembered = new Map<string, Remembered>();
   private readonly tryingReason: string;
   private readonly log: Logger | undefined;
   /** Counters for the metrics layer and tests. */
-  readonly stats = { retransmissionsAbsorbed: 0, strayResponses: 0, cancelsUnmatched: 0, statelessReplies: 0 };
+  readonly stats = {
+    retransmissionsAbsorbed: 0,
+    strayResponses: 0,
+    cancelsUnmatched: 0,
+    statelessReplies: 0,
+    /** Final responses sent once, without retransmissions or a wait for the ACK (`replyOnce`). */
+    answeredOnce: 0,
+    /** Retransmitted INVITEs of those, answered again with the same bytes (one for one). */
+    answersRepeated: 0,
+  };
 
   constructor(
     readonly transport: SipTransport,
@@ -134,6 +157,11 @@ export class TransactionLayer implements ServerTransactionHost, ClientTransactio
       return;
     }
     if (req.method === 'ACK') {
+      if (this.recall(key) !== undefined) {
+        // the ACK of a refusal answered once: nothing waits for it
+        this.stats.retransmissionsAbsorbed++;
+        return;
+      }
       // ACK for a 2xx: a transaction of its own, belongs to the dialog (§17.2.3, §13.2.2.4).
       this.user.onRequest(req, undefined);
       return;
@@ -143,15 +171,21 @@ export class TransactionLayer implements ServerTransactionHost, ClientTransactio
       return;
     }
     if (req.method === 'INVITE') {
-      if (this.wasDropped(key)) {
+      const known = this.recall(key);
+      if (known !== undefined) {
         this.stats.retransmissionsAbsorbed++;
+        if (known.wire !== undefined) {
+          // answered once: answer this retransmission again, one datagram for one
+          this.stats.answersRepeated++;
+          this.transport.resend(known.wire, this.transport.responseDestination(req));
+        }
         return;
       }
       const tx = new InviteServerTransaction(this, key, req);
       this.servers.set(key, tx);
       this.user.onRequest(req, tx);
       if (tx.dropped) {
-        this.rememberDropped(key);
+        this.remember(key, undefined);
         return;
       }
       // §17.2.1 / SPEC §4.1: 100 Trying at once, unless the TU already answered.
@@ -169,20 +203,27 @@ export class TransactionLayer implements ServerTransactionHost, ClientTransactio
     this.user.onRequest(req, tx);
   }
 
-  private wasDropped(key: string): boolean {
-    const until = this.dropped.get(key);
-    if (until === undefined) return false;
-    if (until > performance.now()) return true;
-    this.dropped.delete(key);
-    return false;
+  /** The INVITE transaction of this key that ended at once, while it is remembered. */
+  private recall(key: string): Remembered | undefined {
+    const r = this.remembered.get(key);
+    if (r === undefined) return undefined;
+    if (r.until > performance.now()) return r;
+    this.remembered.delete(key);
+    return undefined;
   }
 
-  private rememberDropped(key: string): void {
-    if (this.dropped.size >= MAX_DROPPED_REMEMBERED) {
-      const oldest = this.dropped.keys().next().value;
-      if (oldest !== undefined) this.dropped.delete(oldest);
+  private remember(key: string, wire: Buffer | undefined): void {
+    if (this.remembered.size >= MAX_REMEMBERED) {
+      const oldest = this.remembered.keys().next().value;
+      if (oldest !== undefined) this.remembered.delete(oldest);
     }
-    this.dropped.set(key, performance.now() + 64 * this.timerConfig.t1Ms);
+    this.remembered.set(key, { until: performance.now() + 64 * this.timerConfig.t1Ms, wire });
+  }
+
+  /** ServerTransactionHost: an INVITE transaction answered once (`replyOnce`) and ended. */
+  answeredOnce(tx: ServerTransaction, wire: Buffer): void {
+    this.stats.answeredOnce++;
+    this.remember(tx.key, wire);
   }
 
   /** §9.2: 200 to the CANCEL and 487 to the INVITE; 481 when no INVITE transaction matches. */

@@ -26,6 +26,8 @@ export interface TransportLimits {
   messageTimeoutMs: number;
   /** Most inbound stream connections at once, per protocol; more are refused. */
   maxConnections: number;
+  /** Most inbound stream connections at once from one source IP address, per protocol; more are refused. */
+  maxConnectionsPerSource: number;
 }
 
 /** What TLS needs: our certificate and key, and how to check the peers we connect to. */

@@ -35,8 +35,11 @@ export type SendErrorCallback = (err: Error) => void;
 
 export type Direction = 'in' | 'out';
 
-/** What happened to a stream connection. */
-export type ConnectionEvent = 'accepted' | 'connected' | 'refused' | 'idle-timeout' | 'partial-timeout';
+/**
+ * What happened to a stream connection: `refused` at the global cap,
+ * `source-refused` at the per-source cap.
+ */
+export type ConnectionEvent = 'accepted' | 'connected' | 'refused' | 'source-refused' | 'idle-timeout' | 'partial-timeout';
 
 /** The transport's events (typed `node:events`): observers subscribe, several at once. */
 export interface TransportEventMap {
@@ -44,6 +47,8 @@ export interface TransportEventMap {
   message: [direction: Direction, transport: TransportName, kind: MessageKind];
   /** A message that could not be parsed or failed validation: answered with 4xx/5xx, or dropped. */
   badMessage: [transport: TransportName, outcome: 'rejected' | 'dropped'];
+  /** A request dropped unparsed because its source is over its request rate (the request gate said no). */
+  sourceLimited: [transport: TransportName];
   /** A CRLF keep-alive ping (RFC 5626 §4.4.1) arrived. */
   keepAlive: [transport: TransportName];
   connection: [transport: TransportName, event: ConnectionEvent];

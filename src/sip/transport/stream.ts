@@ -1,8 +1,8 @@
 /**
  * What every stream transport shares (TCP now, TLS next; RFC 3261 §18.3):
  * the framer (Content-Length, CRLF keep-alives), the connection pool with
- * reuse in both directions, the connection cap, and the idle, connect and
- * partial-message timeouts. A subclass says how to listen and how to connect.
+ * reuse in both directions, the connection caps (global and per source IP),
+ * and the idle, connect and partial-message timeouts. A subclass says how to listen and how to connect.
  */
 import { isIP, type Server, type Socket } from 'node:net';
 import { StreamFramer, type MessageSource, type TransportName } from '../message/index.js';
@@ -40,6 +40,8 @@ export abstract class StreamProtocol implements Protocol {
   private readonly servers: StreamListener[] = [];
   private readonly connections = new Map<number, Connection>();
   private readonly byRemote = new Map<string, Connection>();
+  /** Inbound connections open per source IP address (the per-source cap). */
+  private readonly inboundBySource = new Map<string, number>();
 
   constructor(protected readonly ctx: ProtocolContext) {}
 
@@ -73,7 +75,7 @@ export abstract class StreamProtocol implements Protocol {
         const listener: StreamListener = { transport: this.name, address: addr.address, port: addr.port, family, server };
         server.maxConnections = this.ctx.limits.maxConnections;
         server.on('drop', () => this.ctx.events.emit('connection', this.name, 'refused'));
-        server.on(this.connectionEvent, (socket: Socket) => this.adopt(socket, true));
+        server.on(this.connectionEvent, (socket: Socket) => this.accept(socket));
         server.on('error', (err) => this.ctx.log?.warn({ err, transport: this.name }, 'stream server error'));
         this.servers.push(listener);
         resolve(listener);
@@ -85,6 +87,7 @@ export abstract class StreamProtocol implements Protocol {
     for (const conn of this.connections.values()) conn.socket.destroy();
     this.connections.clear();
     this.byRemote.clear();
+    this.inboundBySource.clear();
     const closing = this.servers.map((l) => new Promise<void>((resolve) => l.server.close(() => resolve())));
     this.servers.length = 0;
     await Promise.all(closing);
@@ -117,6 +120,29 @@ export abstract class StreamProtocol implements Protocol {
     });
     socket.once('close', () => clearTimeout(timer));
     return conn;
+  }
+
+  /**
+   * An inbound connection: refused (closed at once) when its source already
+   * holds `maxConnectionsPerSource` of them, so one host cannot take every
+   * slot of the global cap; otherwise adopted.
+   */
+  private accept(socket: Socket): void {
+    const source = socket.remoteAddress ?? '';
+    const open = this.inboundBySource.get(source) ?? 0;
+    if (open >= this.ctx.limits.maxConnectionsPerSource) {
+      this.ctx.events.emit('connection', this.name, 'source-refused');
+      socket.on('error', () => undefined);
+      socket.destroy();
+      return;
+    }
+    this.inboundBySource.set(source, open + 1);
+    socket.once('close', () => {
+      const n = (this.inboundBySource.get(source) ?? 1) - 1;
+      if (n <= 0) this.inboundBySource.delete(source);
+      else this.inboundBySource.set(source, n);
+    });
+    this.adopt(socket, true);
   }
 
   private adopt(socket: Socket, accepted: boolean, remote?: { address: string; port: number }): Connection {

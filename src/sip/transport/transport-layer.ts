@@ -9,6 +9,7 @@
  * otherwise dropped.
  */
 import { EventEmitter } from 'node:events';
+import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import type { Logger } from 'pino';
 import {
@@ -58,6 +59,18 @@ export interface TransportOptions {
   /** Most inbound connections at once per stream listener; more are refused (closed at once). Default 1024. */
   maxTcpConnections?: number;
   /**
+   * Most inbound connections at once from one source IP address, per stream
+   * protocol, so that one host cannot take every slot. Default: a quarter of
+   * `maxTcpConnections` (at least 1).
+   */
+  maxTcpConnectionsPerSource?: number | null | undefined;
+  /**
+   * Asked before a request that arrived is parsed (responses and keep-alives
+   * are never asked): false drops it, counted as `sourceLimited` (per-source
+   * rate limiting, Kamailio's pike). Default: every request passes.
+   */
+  requestGate?: RequestGate | undefined;
+  /**
    * The address to put in Via, Contact and SDP when a listener is bound to a
    * wildcard (0.0.0.0 or ::). Default: the first non-internal interface address.
    */
@@ -67,10 +80,16 @@ export interface TransportOptions {
   logger?: Logger | undefined;
 }
 
+/** Decides whether a request from a source address is processed at all (see `TransportOptions.requestGate`). */
+export interface RequestGate {
+  allow(address: string): boolean;
+}
+
 export class TransportLayer implements SipTransport {
   readonly events: TransportEvents = new EventEmitter<TransportEventMap>();
   private receiver: MessageReceiver | undefined;
   private readonly limits: TransportLimits;
+  private readonly gate: RequestGate | undefined;
   private readonly protocols = new Map<TransportName, Protocol>();
   private readonly log: Logger | undefined;
   private readonly advertised = new Map<string, string>();
@@ -86,7 +105,9 @@ export class TransportLayer implements SipTransport {
       connectTimeoutMs: options.tcpConnectTimeoutMs ?? 5_000,
       messageTimeoutMs: options.tcpMessageTimeoutMs ?? 20_000,
       maxConnections: options.maxTcpConnections ?? 1024,
+      maxConnectionsPerSource: options.maxTcpConnectionsPerSource ?? defaultPerSourceCap(options.maxTcpConnections ?? 1024),
     };
+    this.gate = options.requestGate;
     this.log = options.logger;
     this.events.setMaxListeners(0);
     const ctx: ProtocolContext = {
@@ -177,14 +198,33 @@ export class TransportLayer implements SipTransport {
 
   send(msg: SipMessage, dest: Destination, onError?: SendErrorCallback): Buffer {
     const buf = serializeMessage(msg);
+    if (!isAddress(dest.address)) {
+      this.refuseName(dest, onError);
+      return buf;
+    }
     this.events.emit('message', 'out', dest.transport, msg.isRequest ? methodKind(msg.method) : statusClass(msg.status));
     this.protocolFor(dest).send(buf, dest, onError);
     return buf;
   }
 
   resend(wire: Buffer, dest: Destination, onError?: SendErrorCallback): void {
+    if (!isAddress(dest.address)) {
+      this.refuseName(dest, onError);
+      return;
+    }
     this.events.emit('message', 'out', dest.transport, wireKind(wire));
     this.protocolFor(dest).send(wire, dest, onError);
+  }
+
+  /**
+   * A destination that is not an IP address: nothing is sent and no name is
+   * looked up (dgram and net would ask the resolver). Names only ever come
+   * from messages here; configured routes are IP addresses (config/route.ts).
+   */
+  private refuseName(dest: Destination, onError: SendErrorCallback | undefined): void {
+    this.log?.debug({ transport: dest.transport, to: dest.address }, 'not sent: the destination is not an IP address (names are never looked up)');
+    const err = new Error(`not sent to "${dest.address}": not an IP address, and names are never looked up`);
+    if (onError !== undefined) queueMicrotask(() => onError(err));
   }
 
   private protocolFor(dest: Destination): Protocol {
@@ -229,6 +269,12 @@ export class TransportLayer implements SipTransport {
 
   private receive(buf: Buffer, source: MessageSource): void {
     const transport = source.transport;
+    // Per-source rate limiting looks at requests only, before any parsing: a response
+    // (to a transaction of ours) starts with "SIP/".
+    if (this.gate !== undefined && !isResponseBytes(buf) && !this.gate.allow(source.address)) {
+      this.events.emit('sourceLimited', transport);
+      return;
+    }
     const parsed = parseMessage(buf, { maxMessageBytes: this.limits.maxMessageBytes, maxHeaders: this.limits.maxHeaders, stream: transport !== 'udp' });
     if (!parsed.ok) {
       const partial = parsed.partial;
@@ -295,6 +341,24 @@ export class TransportLayer implements SipTransport {
   }
 }
 
+/** The default per-source connection cap: a quarter of the global cap, at least 1. */
+export function defaultPerSourceCap(maxConnections: number): number {
+  return Math.max(1, Math.floor(maxConnections / 4));
+}
+
+function isAddress(address: string): boolean {
+  return isIP(address) !== 0;
+}
+
+/** Whether a message's bytes start like a status line (`SIP/`), past any leading CRLFs. */
+function isResponseBytes(buf: Buffer): boolean {
+  let i = 0;
+  while (i < buf.length && (buf[i] === 0x0d || buf[i] === 0x0a)) i++;
+  if (buf.length - i < 4) return false;
+  const lower = (k: number): number => (buf[i + k] as number) | 0x20;
+  return lower(0) === 0x73 && lower(1) === 0x69 && lower(2) === 0x70 && buf[i + 3] === 0x2f;
+}
+
 function flowKey(transport: TransportName, address: string, port: number): string {
   return `${transport}|${address}|${port}`;
 }
@@ -307,14 +371,19 @@ export function firstInterfaceAddress(family: 'IPv4' | 'IPv6'): string | undefin
   return undefined;
 }
 
-/** RFC 3261 §18.2.2 and RFC 3581 §4. */
+/**
+ * Where a response goes (RFC 3261 §18.2.2, RFC 3581 §4), hardened against
+ * reflection: over UDP always to the packet's source address and port, as if
+ * `rport` were present (Kamailio's default), never to a `maddr` or to a Via
+ * host or port that differs from the source. Over a stream, back on the
+ * connection the request came on (if it has closed, a new one to the source
+ * address at the Via port). No name in a message is ever looked up.
+ */
 export function responseDestinationFor(via: Via, source: MessageSource): Destination {
   if (source.transport !== 'udp') {
     return { transport: source.transport, address: source.address, port: via.port ?? 5060, connectionId: source.connectionId };
   }
-  if (via.maddr !== undefined) return { transport: 'udp', address: bareHost(via.maddr), port: via.port ?? 5060 };
-  if (via.rport !== undefined) return { transport: 'udp', address: source.address, port: source.port };
-  return { transport: 'udp', address: source.address, port: via.port ?? 5060 };
+  return { transport: 'udp', address: source.address, port: source.port };
 }
 
 /**

@@ -47,7 +47,7 @@ describe('the built-in default configuration (SPEC §7.1, examples/trunkgate.yam
     expect(config?.sip.listen).toEqual(['udp://127.0.0.1:5060', 'tcp://127.0.0.1:5060']);
     expect(config?.sip.domainSuffix).toBe('pstn.twilio.com');
     expect(config?.sip.unknownDomain).toBe('drop');
-    expect(config?.http).toEqual({ listen: '127.0.0.1:8080', token: null });
+    expect(config?.http).toEqual({ listen: '127.0.0.1:8080', token: null, allowedHosts: [], metricsRequireToken: false });
   });
 
   it('has the PSTN rules: +1555000486* busy, +1555000480* no-answer, +1555000503* reject 503', () => {
@@ -74,17 +74,22 @@ describe('defaults are explicit (SPEC §7.2)', () => {
         maxMessageBytes: 65_535,
         tcpMessageTimeoutMs: 20_000,
         maxTcpConnections: 1024,
+        maxTcpConnectionsPerSource: null,
         advertisedAddress: null,
         tls: { cert: null, key: null, ca: null, verifyCarriers: true },
       },
       shutdown: { drainMs: 30_000 },
-      http: { listen: '127.0.0.1:8080', token: null },
+      http: { listen: '127.0.0.1:8080', token: null, allowedHosts: [], metricsRequireToken: false },
       blocklist: [],
       cps: { algorithm: 'token-bucket', selfServeMaxCps: 5, toleranceMs: null },
       accounts: [],
       trunks: [],
       pstn: { answerAfterMs: 1000, earlyMedia: false, ringTimeoutMs: 60_000, hangupAfterMs: null, rules: [] },
       voice: { queueMaxWaitSeconds: 86_400, webhookTimeoutMs: 15_000, maxEndedCallsPerAccount: 10_000 },
+      security: {
+        digest: { algorithms: ['MD5'], requireUriMatch: true, maxFailures: 10, failureWindowSeconds: 60, banSeconds: 600 },
+        sourceRateLimit: { enabled: false, requestsPerSecond: 50, burst: 100, blockSeconds: 30 },
+      },
     });
   });
 
@@ -292,7 +297,8 @@ describe('a file with many problems lists every one, with path, value and messag
     ['sip.fallbackTrunk', 'nope', /^no trunk named "nope"; expected one of: main$/],
     ['shutdown.drainMs', -5, />=0|too small/i],
     ['http.listen', 'localhost', /expected HOST:PORT/],
-    ['http.token', 'short', /at least 8 characters/],
+    // a secret is never printed, not even a wrong one (config/secrets.ts)
+    ['http.token', '<redacted>', /at least 8 characters/],
     ['cps.algorithm', 'leaky', /token-bucket/],
     ['blocklist[0]', '1900', /expected an E\.164 number/],
     ['accounts[0].type', 'gold', /"trial"\|"no-pcp"\|"individual-pcp"\|"business-pcp"/],

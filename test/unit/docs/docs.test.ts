@@ -108,6 +108,7 @@ describe('docs/alerts.md', () => {
     32207: '488',
     32208: '488',
     32209: '403',
+    32216: '403',
   };
   const codes = Object.keys(ALERTS).map((c) => Number(c) as AlertCode);
 

@@ -18,7 +18,9 @@ import {
   identify,
   unknownDomain,
 } from '../../../src/termination/admission.js';
+import { AlertLog } from '../../../src/alerts/alert-log.js';
 import { DIGEST_REALM, DigestAuth } from '../../../src/termination/digest.js';
+import { DigestGuard } from '../../../src/termination/digest-guard.js';
 import { Directory } from '../../../src/termination/directory.js';
 import { challengeParams, proxyAuthorization } from '../../support/digest-client.js';
 
@@ -82,12 +84,13 @@ interface Env {
   tracker: ConcurrencyTracker;
   clock: ManualClock;
   digest: DigestAuth;
+  auth: DigestGuard;
   ctx: AdmissionContext;
   decide(req: SipRequest): AdmissionDecision;
   /** Decide, and insist on admission (for setting up a later rejection). */
   admitted(req: SipRequest): CallLease;
-  /** A Proxy-Authorization answering a fresh challenge for `ruri`. */
-  authorization(ruri?: string, over?: { password?: string; username?: string; nc?: number; nonce?: string }): string;
+  /** A Proxy-Authorization answering a fresh challenge for `ruri`, sent to `over.source` (default 127.0.0.1). */
+  authorization(ruri?: string, over?: { password?: string; username?: string; nc?: number; nonce?: string; source?: string }): string;
   /** Live tokens/room of the limiter of `trunk:NAME:REGION` or `account:NAME:REGION`, or undefined when no call has used it. */
   available(key: string): number | undefined;
   /** Leases held in `trunk:NAME` or `account:NAME`. */
@@ -103,11 +106,12 @@ function env(configure?: (r: RawConfig) => void): Env {
   const clock = new ManualClock(T0);
   const tracker = new ConcurrencyTracker();
   const digest = new DigestAuth({ now: () => clock.now() });
+  const auth = new DigestGuard(digest, clock, new AlertLog(100, () => clock.now()));
   const ctx: AdmissionContext = {
     directory,
     tracker,
     clock,
-    digest,
+    auth,
     cpsFor: (t, region: Region) => t.config.cps[region] ?? t.config.cps.default,
   };
   const decide = (req: SipRequest): AdmissionDecision => {
@@ -119,6 +123,7 @@ function env(configure?: (r: RawConfig) => void): Env {
     tracker,
     clock,
     digest,
+    auth,
     ctx,
     decide,
     admitted(req) {
@@ -127,7 +132,7 @@ function env(configure?: (r: RawConfig) => void): Env {
       return d.lease;
     },
     authorization(ruri = `sip:${CALLED}@${HOST}`, over = {}) {
-      const { nonce, opaque } = challengeParams(digest.challenge());
+      const { nonce, opaque } = challengeParams(digest.challenges(over.source ?? '127.0.0.1', ['MD5'])[0] as string);
       return proxyAuthorization({
         username: over.username ?? 'pbx',
         password: over.password ?? PASSWORD,
@@ -606,6 +611,103 @@ describe('the checks of SPEC §4.2, row by row', () => {
   });
 });
 
+describe('refusals before authentication (sent once, issue 12)', () => {
+  it.each(ROWS.filter(([, row]) => row.expected !== 'drop'))('%s', (_name, row) => {
+    const e = env(row.config);
+    const decision = e.decide(row.request(e));
+    if (decision.kind !== 'reject') throw new Error(`expected a rejection, got ${decision.kind}`);
+    // checks 1-4 (unknown domain, account, ACL, credentials) come before the sender is authenticated
+    expect(decision.beforeAuthentication).toBe(row.check <= 4);
+  });
+});
+
+describe('the digest ban and the challenge offer (security.digest)', () => {
+  const guess = (e: Env, password: string, source = '127.0.0.1', username = 'pbx'): AdmissionDecision =>
+    e.decide(invite({ source, headers: [`Proxy-Authorization: ${e.authorization(undefined, { password, source, username })}`] }));
+  const BANNED = { kind: 'reject', status: 403, reason: 'Forbidden', headers: [], alert: 32216, outcome: 'banned' };
+
+  it('challenges with one Proxy-Authenticate per algorithm, in the configured order', () => {
+    const e = env((r) => {
+      withCredentials(r);
+      (r as unknown as Record<string, unknown>)['security'] = { digest: { algorithms: ['SHA-256', 'MD5'] } };
+    });
+    const d = e.decide(invite());
+    expect(summary(d)).toMatchObject({ status: 407, outcome: 'challenged' });
+    const headers = d.kind === 'reject' ? d.headers : [];
+    expect(headers.map(([n, v]) => `${n}: ${/algorithm=([A-Z0-9-]+)/.exec(v)?.[1] ?? ''}`)).toEqual(['Proxy-Authenticate: SHA-256', 'Proxy-Authenticate: MD5']);
+  });
+
+  it('maxFailures wrong passwords from one source ban it: then even the right password is refused (403, alert 32216) until the ban ends', () => {
+    const e = env((r) => {
+      withCredentials(r);
+      (r as unknown as Record<string, unknown>)['security'] = { digest: { maxFailures: 3, failureWindowSeconds: 60, banSeconds: 120 } };
+    });
+    const outcomes = [1, 2, 3].map((i) => summary(guess(e, `guess-${i}`)).outcome);
+    expect(outcomes).toEqual(['unauthorized', 'unauthorized', 'unauthorized']);
+    expect(e.auth.bans().map((b) => [b.kind, b.value, b.failures])).toEqual([
+      ['source', '127.0.0.1', 3],
+      ['username', 'pbx', 3],
+    ]);
+    expect(summary(guess(e, PASSWORD))).toEqual(BANNED);
+    // no credentials at all from the banned source: refused too, no new nonce handed out
+    expect(summary(e.decide(invite()))).toEqual(BANNED);
+    e.clock.advance(120_000);
+    expect(summary(guess(e, PASSWORD))).toEqual(ADMITTED);
+  });
+
+  it('a banned username is refused from any source; another username from the same (unbanned) source still works', () => {
+    const e = env((r) => {
+      trunk(r)['auth'] = { credentials: [{ username: 'pbx', password: PASSWORD }, { username: 'ops', password: 'Ops-pass-789' }] };
+      (r as unknown as Record<string, unknown>)['security'] = { digest: { maxFailures: 2 } };
+    });
+    guess(e, 'x', '192.0.2.1');
+    guess(e, 'y', '192.0.2.2'); // two sources, one failure each: only the username reaches 2
+    expect(e.auth.bans().map((b) => `${b.kind}:${b.value}`)).toEqual(['username:pbx']);
+    expect(summary(guess(e, PASSWORD, '192.0.2.3'))).toEqual(BANNED);
+    expect(summary(guess(e, 'Ops-pass-789', '192.0.2.1', 'ops'))).toEqual(ADMITTED);
+  });
+
+  it('failures outside the window do not add up', () => {
+    const e = env((r) => {
+      withCredentials(r);
+      (r as unknown as Record<string, unknown>)['security'] = { digest: { maxFailures: 2, failureWindowSeconds: 10 } };
+    });
+    guess(e, 'a');
+    e.clock.advance(10_001);
+    guess(e, 'b');
+    expect(e.auth.bans()).toEqual([]);
+    expect(summary(guess(e, PASSWORD))).toEqual(ADMITTED);
+  });
+
+  it('refusals that are not password guesses (a forged nonce, no header) do not count: a spoofed source cannot get anyone banned', () => {
+    const e = env((r) => {
+      withCredentials(r);
+      (r as unknown as Record<string, unknown>)['security'] = { digest: { maxFailures: 1 } };
+    });
+    // a nonce issued to 192.0.2.66 (the attacker), used from 127.0.0.1 (the PBX, spoofed)
+    const stolen = e.authorization(undefined, { password: 'wrong', source: '192.0.2.66' });
+    expect(summary(e.decide(invite({ headers: [`Proxy-Authorization: ${stolen}`] }))).outcome).toBe('unauthorized');
+    expect(summary(e.decide(invite()))).toMatchObject({ status: 407 });
+    expect(e.auth.bans()).toEqual([]);
+    expect(e.auth.stats.failures).toBe(0);
+    expect(summary(guess(e, PASSWORD))).toEqual(ADMITTED);
+  });
+
+  it('clearing lifts a ban at once', () => {
+    const e = env((r) => {
+      withCredentials(r);
+      (r as unknown as Record<string, unknown>)['security'] = { digest: { maxFailures: 1 } };
+    });
+    guess(e, 'nope');
+    expect(summary(guess(e, PASSWORD))).toEqual(BANNED);
+    expect(e.auth.clear('source', '127.0.0.1')).toBe(true);
+    expect(summary(guess(e, PASSWORD))).toEqual(BANNED); // the username is still banned
+    expect(e.auth.clearAll()).toBe(1);
+    expect(summary(guess(e, PASSWORD))).toEqual(ADMITTED);
+    expect(e.auth.clear('source', '127.0.0.1')).toBe(false);
+  });
+});
+
 describe('what passes each check', () => {
   it.each<[string, ((r: RawConfig) => void) | undefined, (e: Env) => SipRequest]>([
     ['the plain case: ACL match, E.164, no body (late offer)', undefined, () => invite()],
@@ -621,7 +723,7 @@ describe('what passes each check', () => {
     [
       'credentials only, answered correctly',
       (r) => withCredentials(r),
-      (e) => invite({ source: '192.0.2.10', headers: [`Proxy-Authorization: ${e.authorization()}`] }),
+      (e) => invite({ source: '192.0.2.10', headers: [`Proxy-Authorization: ${e.authorization(undefined, { source: '192.0.2.10' })}`] }),
     ],
     [
       'ACL and credentials, both satisfied',
@@ -1039,7 +1141,7 @@ describe('building blocks', () => {
           r.sip = { unknownDomain: 'reject' };
         }).directory,
       ),
-    ).toEqual({ kind: 'reject', match: undefined, status: 403, reason: 'Forbidden', headers: [], alert: undefined, outcome: 'forbidden' });
+    ).toEqual({ kind: 'reject', match: undefined, beforeAuthentication: true, status: 403, reason: 'Forbidden', headers: [], alert: undefined, outcome: 'forbidden' });
   });
 
   it.each([

@@ -171,31 +171,43 @@ describe('TransportLayer', () => {
       expect(delivered[0]?.topVia?.rport).toBe(source.port);
     });
 
-    it('without rport sends to the source address and the sent-by port, Via untouched', async () => {
+    // Hardened (issue 12): over UDP a response always goes to the packet's source address and
+    // port, as if rport were present (Kamailio's default), never to the Via's sent-by port or host,
+    // nor to a maddr. Each test ends with a barrier: the other socket sends a request of its own
+    // and gets its answer, so anything sent to it before would already have arrived.
+    async function barrier(peer: UdpPeer): Promise<void> {
+      const l = listener(transport, 'udp', peer.address.includes(':') ? 'IPv6' : 'IPv4');
+      const before = peer.arrivals.length;
+      await peer.send(requestText({ method: 'OPTIONS', via: `SIP/2.0/UDP ${peer.hostPort};branch=${testBranch()};rport`, callId: 'barrier' }), l.port, peer.address);
+      await waitFor(() => peer.arrivals.length > before && peer.messages.at(-1)?.callId === 'barrier', { timeoutMs: 3000, what: 'the barrier response' });
+    }
+
+    it('without rport still sends to the source address and port, never the sent-by port; Via untouched', async () => {
       const source = await udpPeer();
       const sentBy = await udpPeer();
       const l = listener(transport, 'udp', 'IPv4');
       const via = `SIP/2.0/UDP 127.0.0.1:${sentBy.port};branch=${testBranch()}`;
       await source.send(requestText({ method: 'OPTIONS', via }), l.port, '127.0.0.1');
-      const res = await sentBy.waitForResponse(200);
-      expect(counters.count('out', 'udp', '2xx')).toBe(1);
-      expect(source.arrivals).toHaveLength(0);
+      const res = await source.waitForResponse(200);
       expect(res.headers.get('via')).toBe(via);
+      await barrier(sentBy);
+      expect(sentBy.arrivals).toHaveLength(1); // its own barrier response only
+      expect(counters.count('out', 'udp', '2xx')).toBe(2);
     });
 
-    it('adds received= when the sent-by host differs from the source address', async () => {
+    it('adds received= when the sent-by host differs from the source address, and answers the source', async () => {
       const source = await udpPeer();
-      const sentBy = await udpPeer();
       const l = listener(transport, 'udp', 'IPv4');
       await source.send(
-        requestText({ method: 'OPTIONS', via: `SIP/2.0/UDP 192.0.2.10:${sentBy.port};branch=${testBranch()}` }),
+        requestText({ method: 'OPTIONS', via: `SIP/2.0/UDP 192.0.2.10:5099;branch=${testBranch()}` }),
         l.port,
         '127.0.0.1',
       );
-      const res = await sentBy.waitForResponse(200);
+      const res = await source.waitForResponse(200);
       expect(viaParam(res, 'received')).toBe('127.0.0.1');
       expect(viaParam(res, 'rport')).toBeUndefined();
       expect(res.topVia?.host).toBe('192.0.2.10');
+      expect(transport.responseDestination(delivered[0] as SipRequest)).toEqual({ transport: 'udp', address: '127.0.0.1', port: source.port });
     });
 
     it('adds received= for a host name in sent-by, and with rport uses the source port', async () => {
@@ -211,24 +223,43 @@ describe('TransportLayer', () => {
       expect(viaParam(res, 'rport')).toBe(String(source.port));
     });
 
-    it('honours maddr: the response goes to the maddr address at the sent-by port', async () => {
-      // The request comes from ::1; maddr names 127.0.0.1, where the only listener on that port is.
+    it('ignores maddr: the response goes to the source, nothing to the maddr address (no reflection)', async () => {
+      // The request comes from ::1; maddr and sent-by name a socket on 127.0.0.1 (the "victim").
       const source = await udpPeer('::1');
-      const atMaddr = await udpPeer('127.0.0.1');
+      const victim = await udpPeer('127.0.0.1');
       const l = listener(transport, 'udp', 'IPv6');
       await source.send(
-        requestText({ method: 'OPTIONS', via: `SIP/2.0/UDP [::1]:${atMaddr.port};branch=${testBranch()};maddr=127.0.0.1` }),
+        requestText({ method: 'OPTIONS', via: `SIP/2.0/UDP 127.0.0.1:${victim.port};branch=${testBranch()};maddr=127.0.0.1` }),
         l.port,
         '::1',
       );
-      await atMaddr.waitForResponse(200);
-      expect(counters.count('out', 'udp', '2xx')).toBe(1);
-      expect(source.arrivals).toHaveLength(0);
-      expect(transport.responseDestination(delivered[0] as SipRequest)).toEqual({
-        transport: 'udp',
-        address: '127.0.0.1',
-        port: atMaddr.port,
-      });
+      await source.waitForResponse(200);
+      expect(transport.responseDestination(delivered[0] as SipRequest)).toEqual({ transport: 'udp', address: '::1', port: source.port });
+      await barrier(victim);
+      expect(victim.arrivals).toHaveLength(1);
+    });
+
+    it('never looks a name up: a maddr host name is ignored, and a send to a name fails at once, sending nothing', async () => {
+      const source = await udpPeer();
+      const l = listener(transport, 'udp', 'IPv4');
+      await source.send(
+        requestText({ method: 'OPTIONS', via: `SIP/2.0/UDP reflect.example.invalid:5060;branch=${testBranch()};maddr=victim.example.invalid` }),
+        l.port,
+        '127.0.0.1',
+      );
+      await source.waitForResponse(200);
+      const out = counters.count('out', 'udp', '2xx');
+      const errors: Error[] = [];
+      const res = createResponse(delivered[0] as SipRequest, 200, undefined, 'x');
+      transport.send(res, { transport: 'udp', address: 'victim.example.invalid', port: 5060 }, (e) => errors.push(e));
+      transport.resend(Buffer.from('SIP/2.0 200 OK\r\n\r\n'), { transport: 'tcp', address: 'localhost.example.invalid', port: 5060 }, (e) => errors.push(e));
+      await waitFor(() => errors.length === 2, { timeoutMs: 1000, what: 'both sends to fail' });
+      expect(errors.map((e) => e.message)).toEqual([
+        'not sent to "victim.example.invalid": not an IP address, and names are never looked up',
+        'not sent to "localhost.example.invalid": not an IP address, and names are never looked up',
+      ]);
+      expect(counters.count('out', 'udp', '2xx')).toBe(out);
+      expect(transport.connectionCount).toBe(0);
     });
 
     it.each([
