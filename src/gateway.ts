@@ -20,9 +20,11 @@ import type { ReloadView } from './http/admin-api.js';
 import { startHttpServer } from './http/server.js';
 import { type Clock, systemClock } from './limits/clock.js';
 import { ConcurrencyTracker } from './limits/concurrency.js';
+import type { LimitStore } from './limits/limit-store.js';
 import { GatewayMetrics } from './metrics/metrics.js';
 import { metricsSources } from './metrics/sources.js';
 import { PstnEmulator } from './pstn/emulator.js';
+import { createLimitStore, redactedStoreUrl } from './store/create.js';
 import { RtpSink } from './pstn/rtp-sink.js';
 import { UserAgentCore } from './sip/dialog/index.js';
 import { TransactionLayer } from './sip/transaction/index.js';
@@ -57,6 +59,8 @@ export class Gateway {
   readonly alerts: AlertLog;
   readonly tracker = new ConcurrencyTracker();
   readonly digest: DigestAuth;
+  /** Checks 12-14's state: this process's (memory), or shared through Redis (limits.store). */
+  readonly limits: LimitStore;
   readonly cpsConsole: CpsConsole;
   /** Where SDP answers point: accepts and discards RTP. */
   readonly rtp: RtpSink;
@@ -78,7 +82,17 @@ export class Gateway {
     const clock = (this.clock = options.clock ?? systemClock);
     this.alerts = new AlertLog(1000, () => clock.now());
     this.digest = new DigestAuth({ now: () => clock.now() });
-    this.cpsConsole = new CpsConsole(clock, this.alerts);
+    const store = createLimitStore({
+      limits: config.limits,
+      instance: config.instance,
+      tracker: this.tracker,
+      clock,
+      alerts: this.alerts,
+      logger: log.child({ layer: 'limits' }),
+      leaseScopes: () => this.directory.leaseScopes(),
+    });
+    this.limits = store.limits;
+    this.cpsConsole = new CpsConsole(clock, this.alerts, store.consoleSettings);
     this.current = this.compile(config);
 
     const transportOptions = sipTransportOptions(config, log.child({ layer: 'transport' }));
@@ -101,14 +115,15 @@ export class Gateway {
 
     this.tracker.events.on('doubleRelease', (lease, reason) => log.error({ reason, firstReason: lease.releaseReason }, 'lease released twice: this is a bug'));
     const directory = (): Directory => this.current.directory;
-    const sources = metricsSources({ directory, cpsConsole: this.cpsConsole, tracker: this.tracker, frontDoor: this.frontDoor, transactions: this.transactions, alerts: this.alerts });
-    const events = { transport: this.transport.events, frontDoor: this.frontDoor.events, b2bua: this.b2bua.events };
-    this.metrics = new GatewayMetrics(this.registry, sources, events, VERSION);
+    const sources = metricsSources({ directory, cpsConsole: this.cpsConsole, tracker: this.tracker, frontDoor: this.frontDoor, transactions: this.transactions, alerts: this.alerts, limits: this.limits });
+    const events = { transport: this.transport.events, frontDoor: this.frontDoor.events, b2bua: this.b2bua.events, limits: this.limits.events };
+    this.metrics = new GatewayMetrics(this.registry, sources, events, VERSION, config.instance);
     this.admin = new Admin({
       directory,
       b2bua: this.b2bua,
       alerts: this.alerts,
       cpsConsole: this.cpsConsole,
+      limits: this.limits,
       registry: this.registry,
       clock,
       ready: () => this.started && !this.draining,
@@ -119,7 +134,7 @@ export class Gateway {
   /** Compile a configuration: the directory (handing on the limit scopes) and the admission context over it. */
   private compile(config: Config): { config: Config; directory: Directory; context: AdmissionContext } {
     const directory = new Directory(config, this.current?.directory);
-    const context: AdmissionContext = { directory, tracker: this.tracker, clock: this.clock, digest: this.digest, cpsFor: (t, r) => this.cpsConsole.inForce(t, r).cps };
+    const context: AdmissionContext = { directory, limits: this.limits, digest: this.digest, cpsFor: (t, r) => this.cpsConsole.inForce(t, r).cps };
     return { config, directory, context };
   }
 
@@ -148,6 +163,7 @@ export class Gateway {
   }
 
   async start(): Promise<void> {
+    await this.limits.start();
     await this.rtp.start();
     try {
       await this.transport.start();
@@ -157,10 +173,12 @@ export class Gateway {
     } catch (err) {
       await this.transport.stop();
       await this.rtp.stop();
+      await this.limits.stop();
       throw err;
     }
     this.started = true;
-    this.log.info({ listen: this.listeners.map((l) => `${l.transport}://${l.address}:${l.port}`), http: this.httpAddress }, 'trunkgate listening');
+    const limits = { store: redactedStoreUrl(this.config.limits.store), status: this.limits.state().status };
+    this.log.info({ listen: this.listeners.map((l) => `${l.transport}://${l.address}:${l.port}`), http: this.httpAddress, instance: this.config.instance, limits }, 'trunkgate listening');
   }
 
   /**
@@ -187,6 +205,7 @@ export class Gateway {
     this.http = undefined;
     await this.transport.stop();
     await this.rtp.stop();
+    await this.limits.stop();
     this.started = false;
   }
 

@@ -1,6 +1,7 @@
 /**
  * The provider's alert (debugger event) codes that trunkgate raises, with
- * their texts (SPEC §4.2, §4.4).
+ * their texts (SPEC §4.2, §4.4), and trunkgate's own (99xxx: situations the
+ * provider has no code for, SPEC §12).
  */
 export const ALERTS = {
   10001: 'Account is not active',
@@ -20,6 +21,9 @@ export const ALERTS = {
   32203: 'Phone number is blocked',
   32204: 'Invalid caller ID',
   32205: 'No international authorization',
+  // trunkgate's own (SPEC §12): the shared limit store (limits.store: redis)
+  99101: 'Shared limit store unavailable',
+  99102: 'Leases of a stopped instance expired',
 } as const;
 
 export type AlertCode = keyof typeof ALERTS;

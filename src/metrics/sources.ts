@@ -6,6 +6,7 @@
 import type { AlertLog } from '../alerts/alert-log.js';
 import { REGIONS } from '../config/schema.js';
 import type { ConcurrencyTracker } from '../limits/concurrency.js';
+import type { LimitStore } from '../limits/limit-store.js';
 import type { TransactionLayer } from '../sip/transaction/index.js';
 import type { CpsConsole } from '../termination/cps-console.js';
 import type { Directory } from '../termination/directory.js';
@@ -20,6 +21,7 @@ export interface SourceParts {
   frontDoor: FrontDoor;
   transactions: TransactionLayer;
   alerts: AlertLog;
+  limits: LimitStore;
 }
 
 export function metricsSources(p: SourceParts): MetricsSources {
@@ -42,5 +44,6 @@ export function metricsSources(p: SourceParts): MetricsSources {
     transactions: () => p.transactions.size,
     transactionStats: () => p.transactions.stats,
     alertCounts: () => p.alerts.counts,
+    limitStoreUp: () => p.limits.state().status === 'ready',
   };
 }

@@ -51,7 +51,12 @@ function withHeaders(res: SipResponse, headers: ReadonlyArray<readonly [string, 
 }
 
 export class FrontDoor implements UserAgentApplication {
-  readonly stats = { dropped: 0, rejected: 0, admitted: 0 };
+  /**
+   * `pending`: INVITEs whose checks 12-14 a shared store is deciding right now;
+   * `abandoned`: those whose transaction ended (CANCEL, transport failure)
+   * before the decision came: their lease, if admitted, was released at once.
+   */
+  readonly stats = { dropped: 0, rejected: 0, admitted: 0, pending: 0, abandoned: 0 };
   readonly events = new EventEmitter<FrontDoorEventMap>();
 
   constructor(private readonly options: FrontDoorOptions) {}
@@ -116,7 +121,42 @@ export class FrontDoor implements UserAgentApplication {
       );
       return;
     }
-    this.settle(admit(req, match, ctx), req, tx);
+    const decision = admit(req, match, ctx);
+    if (!(decision instanceof Promise)) {
+      this.settle(decision, req, tx);
+      return;
+    }
+    // A shared store decides checks 12-14: the transaction exists and has sent its 100, so
+    // retransmissions are absorbed and a CANCEL is answered (487) while we wait.
+    this.stats.pending++;
+    decision.then(
+      (d) => {
+        this.stats.pending--;
+        this.settleLater(d, req, tx);
+      },
+      (err: unknown) => {
+        // a bug (the stores answer failures as values): refuse rather than leave the INVITE hanging
+        this.stats.pending--;
+        this.options.logger.error({ err }, 'admission failed');
+        tx.reply(500, 'Server Internal Error');
+      },
+    );
+  }
+
+  /**
+   * A decision that came after a wait. If the INVITE's transaction no longer
+   * takes a response (CANCELed, timed out, transport gone), the decision is
+   * still counted, and an admitted call's lease is released at once: it never
+   * leaks.
+   */
+  private settleLater(decision: AdmissionDecision, req: SipRequest, tx: InviteServerTransaction): void {
+    if (tx.open && !tx.cancelled) {
+      this.settle(decision, req, tx);
+      return;
+    }
+    this.stats.abandoned++;
+    this.events.emit('decision', decision, req);
+    if (decision.kind === 'admit') decision.lease.release('canceled');
   }
 
   private settle(decision: AdmissionDecision, req: SipRequest, tx: InviteServerTransaction): void {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { type ConfigProblem, DEFAULT_CONFIG_PATH, loadConfigFile, parseConfigText, validateConfig } from '../../../src/config/load.js';
-import { type Config, crossCheck } from '../../../src/config/schema.js';
+import { type Config, crossCheck, defaultInstanceName } from '../../../src/config/schema.js';
 
 function valid(raw: unknown): Config {
   const r = validateConfig(raw);
@@ -83,6 +83,8 @@ describe('defaults are explicit (SPEC §7.2)', () => {
       accounts: [],
       trunks: [],
       pstn: { answerAfterMs: 1000, earlyMedia: false, ringTimeoutMs: 60_000, hangupAfterMs: null, rules: [] },
+      limits: { store: 'memory', onStoreFailure: 'closed', leaseTtlMs: 30_000, storeTimeoutMs: 500, keyPrefix: 'trunkgate' },
+      instance: defaultInstanceName(),
     });
   });
 

@@ -169,6 +169,8 @@ describe('docs/alerts.md', () => {
     32203: '403',
     32204: '403',
     32205: '403',
+    99101: '503',
+    99102: 'lease',
   };
   const codes = Object.keys(ALERTS).map((c) => Number(c) as AlertCode);
 
