@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
-import { type Config, ConfigSchema, crossCheck } from './schema.js';
+import { type Config, ConfigSchema, crossCheck, redactedStoreUrl } from './schema.js';
 
 export interface ConfigProblem {
   /** Like `trunks[0].cps.ie1`; empty for the whole file. */
@@ -37,6 +37,8 @@ function valueAt(raw: unknown, path: ReadonlyArray<PropertyKey>): unknown {
     if (typeof v !== 'object' || v === null) return undefined;
     v = (v as Record<PropertyKey, unknown>)[seg];
   }
+  // secrets are never printed (SPEC §13): a Redis URL's password
+  if (typeof v === 'string' && path.length === 2 && path[0] === 'limits' && path[1] === 'store') return redactedStoreUrl(v);
   return v;
 }
 

@@ -123,6 +123,18 @@ export function redisUrlProblem(v: string): string | undefined {
   return undefined;
 }
 
+/** A limits.store value as it may be printed: a URL's password replaced by <redacted>. */
+export function redactedStoreUrl(store: string): string {
+  if (store === 'memory') return store;
+  const at = store.lastIndexOf('@');
+  const scheme = store.indexOf('://');
+  if (at === -1 || scheme === -1 || at < scheme) return store;
+  const userinfo = store.slice(scheme + 3, at);
+  const colon = userinfo.indexOf(':');
+  const user = colon === -1 ? '' : userinfo.slice(0, colon);
+  return `${store.slice(0, scheme + 3)}${user}:<redacted>${store.slice(at)}`;
+}
+
 const LimitsSchema = z.strictObject({
   store: limitStoreUrl.default('memory'),
   /** closed: refuse new calls (503) while the store cannot be reached; open: admit them, counted */

@@ -5,7 +5,7 @@
  */
 import type { Logger } from 'pino';
 import type { AlertLog } from '../alerts/alert-log.js';
-import type { LimitsConfig } from '../config/schema.js';
+import { type LimitsConfig, redactedStoreUrl } from '../config/schema.js';
 import type { Clock } from '../limits/clock.js';
 import type { ConcurrencyTracker, LeaseScope } from '../limits/concurrency.js';
 import { type ConsoleSettings, MemoryConsoleSettings } from '../limits/console-settings.js';
@@ -27,18 +27,6 @@ export interface LimitStoreParts {
 }
 
 type LimitStoreConfig = LimitsConfig;
-
-/** A Redis URL as it may be printed: the password replaced. */
-export function redactedStoreUrl(store: string): string {
-  if (store === 'memory') return store;
-  try {
-    const url = new URL(store);
-    if (url.password !== '') url.password = '<redacted>';
-    return url.toString().replace('%3Credacted%3E', '<redacted>');
-  } catch {
-    return '<redacted>';
-  }
-}
 
 export function createLimitStore(p: LimitStoreParts): { limits: LimitStore; consoleSettings: ConsoleSettings } {
   if (p.limits.store === 'memory') return { limits: new MemoryLimitStore(p.tracker, p.clock), consoleSettings: new MemoryConsoleSettings() };
