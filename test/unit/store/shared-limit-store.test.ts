@@ -52,8 +52,8 @@ class ScriptedBackend implements SharedLimitsBackend {
   peek(): Promise<{ available: Array<number | null>; active: number[] }> {
     return this.answer({ available: [], active: [] });
   }
-  async consoleReadAll(): Promise<Map<string, string>> {
-    return new Map();
+  consoleReadAll(): Promise<Map<string, string>> {
+    return Promise.resolve(new Map());
   }
   async consoleWrite(): Promise<void> {}
   async consoleRestore(): Promise<void> {}
