@@ -53,7 +53,7 @@ class ScriptedBackend implements SharedLimitsBackend {
     return this.answer({ available: [], active: [] });
   }
   consoleReadAll(): Promise<Map<string, string>> {
-    return Promise.resolve(new Map());
+    return Promise.resolve(new Map<string, string>());
   }
   async consoleWrite(): Promise<void> {}
   async consoleRestore(): Promise<void> {}
