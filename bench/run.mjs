@@ -6,6 +6,7 @@ import { requireSipp } from './lib.mjs';
 import { benchB2buaRates, benchMemoryPerCall } from './b2bua.mjs';
 import { benchAdmissionLatency, benchRejections } from './admission.mjs';
 import { benchScrapeCost } from './scrape-cost.mjs';
+import { benchSharedLimits } from './shared-limits.mjs';
 
 const BENCHES = {
   parse: () => benchParse(),
@@ -26,6 +27,7 @@ const BENCHES = {
     requireSipp();
     return benchScrapeCost();
   },
+  'shared-limits': () => benchSharedLimits(),
   'memory-per-call': () => {
     requireSipp();
     return benchMemoryPerCall();
