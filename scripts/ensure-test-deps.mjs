@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The tests drive trunkgate with real peers: SIPp (Debian package
-// sip-tester) and a real Prometheus server (Debian package prometheus).
+// sip-tester), a real Prometheus server (Debian package prometheus) and a
+// real Redis server for the shared limits (Debian package redis-server).
 // When one is missing this installs it (root with apt only); otherwise it
 // stops and says how to install it. Tests never skip silently.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -8,6 +9,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 const NEEDED = [
   { command: 'sipp', debian: 'sip-tester', other: ['macOS: brew install sipp', 'source: https://github.com/SIPp/sipp (cmake)'] },
   { command: 'prometheus', debian: 'prometheus', other: ['macOS: brew install prometheus', 'binaries: https://prometheus.io/download/'] },
+  { command: 'redis-server', debian: 'redis-server', other: ['macOS: brew install redis', 'Valkey works too: apt-get install valkey-server (provides redis-server on Debian 13)'] },
 ];
 
 function have(cmd) {
