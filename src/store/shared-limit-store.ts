@@ -78,6 +78,8 @@ export class SharedLimitStore implements LimitStore {
   private seq = 0;
   private readonly boot: string;
   private timer: NodeJS.Timeout | undefined;
+  /** A retry of the owed releases soon (a round trip failed while the connection stayed up: a timeout). */
+  private retry: NodeJS.Timeout | undefined;
   private recovering: Promise<void> | undefined;
   /** Round trips under way (stop() waits for them). */
   private inFlight = 0;
@@ -121,6 +123,8 @@ export class SharedLimitStore implements LimitStore {
   async stop(): Promise<void> {
     if (this.timer !== undefined) clearInterval(this.timer);
     this.timer = undefined;
+    if (this.retry !== undefined) clearTimeout(this.retry);
+    this.retry = undefined;
     // the releases of the calls that just ended are on their way
     const deadline = Date.now() + 2000;
     while (this.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
@@ -155,6 +159,7 @@ export class SharedLimitStore implements LimitStore {
         this.done('admission', started, err);
         // The script may have run (a timeout): owe its lease's removal, in case it was added.
         this.owed.set(id, req.leaseScopes);
+        this.retrySoon();
         return this.unreachable(req, id);
       },
     );
@@ -194,8 +199,19 @@ export class SharedLimitStore implements LimitStore {
         this.inFlight--;
         this.done('release', started, err);
         this.owed.set(lease.id, lease.scopes);
+        this.retrySoon();
       },
     );
+  }
+
+  /** Settle what is owed shortly, rather than at the next heartbeat, if the store still looks up. */
+  private retrySoon(): void {
+    if (this.retry !== undefined || this.timer === undefined) return;
+    this.retry = setTimeout(() => {
+      this.retry = undefined;
+      if (this.options.backend.ready) this.settleOwed().catch(() => undefined);
+    }, 200);
+    this.retry.unref();
   }
 
   snapshot(req: LimitSnapshotRequest): Promise<LimitSnapshot> | LimitSnapshot {
