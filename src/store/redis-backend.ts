@@ -109,7 +109,13 @@ export class RedisBackend implements SharedLimitsBackend {
     this.redis = new Redis(options.url, { ...common, commandTimeout: options.commandTimeoutMs });
     // The subscriber may wait for messages forever: no command timeout there.
     this.subscriber = new Redis(options.url, { ...common, enableAutoPipelining: false, connectionName: `trunkgate-${options.instance}-console` });
-    this.redis.on('ready', () => this.events.emit('ready'));
+    this.redis.on('ready', () => {
+      // Load every script before anything else is sent on this connection (a new one, or a Redis that
+      // restarted and lost them): an EVALSHA that met NOSCRIPT would be sent again as EVAL after
+      // commands issued later, and a release could then land after the admission that followed it.
+      for (const script of Object.values(SCRIPTS)) this.redis.script('LOAD', script.lua).catch(() => undefined);
+      this.events.emit('ready');
+    });
     this.redis.on('close', () => {
       if (!this.closed) this.events.emit('unavailable', 'connection closed');
     });
@@ -154,7 +160,7 @@ export class RedisBackend implements SharedLimitsBackend {
     return this.options.clock === undefined ? '' : String(this.options.clock.now());
   }
 
-  /** EVALSHA, and EVAL the first time (or after the server lost its scripts: a restart). */
+  /** EVALSHA (the scripts are loaded on connect), and EVAL if the server lost them meanwhile (SCRIPT FLUSH). */
   private async run(script: Script, keys: readonly string[], args: ReadonlyArray<string | number>): Promise<unknown> {
     try {
       return await this.redis.evalsha(script.sha, keys.length, ...keys, ...args);
