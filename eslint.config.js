@@ -21,6 +21,8 @@ const LAYERS = {
   errors: [],
   // the configuration: its schema builds on the protocol's listen URLs and the limits' account types
   config: ['sip', 'limits', 'numbers', 'errors'],
+  // the shared limit store (limits.store: redis): Redis behind the limits' LimitStore seam
+  store: ['limits', 'alerts', 'config'],
   // the provider's front door
   termination: ['sip', 'limits', 'numbers', 'media', 'alerts', 'errors', 'config'],
   // the emulated telephone network

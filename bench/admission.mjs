@@ -6,6 +6,7 @@
 import { join } from 'node:path';
 import { validateConfig } from '../dist/config/load.js';
 import { ConcurrencyTracker } from '../dist/limits/concurrency.js';
+import { MemoryLimitStore } from '../dist/limits/limit-store.js';
 import { systemClock } from '../dist/limits/clock.js';
 import { parseMessage } from '../dist/sip/message/index.js';
 import { admit, identify } from '../dist/termination/admission.js';
@@ -72,8 +73,7 @@ export async function benchAdmissionLatency({ iterations = 200_000 } = {}) {
   const tracker = new ConcurrencyTracker();
   const ctx = {
     directory,
-    tracker,
-    clock: systemClock,
+    limits: new MemoryLimitStore(tracker, systemClock),
     auth: new DigestGuard(new DigestAuth(), systemClock, new AlertLog()),
     cpsFor: (trunk, region) => trunk.config.cps[region] ?? trunk.config.cps.default,
   };

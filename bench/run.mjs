@@ -11,6 +11,7 @@ import { benchB2buaRates, benchMemoryPerCall } from './b2bua.mjs';
 import { benchAdmissionLatency, benchRejections } from './admission.mjs';
 import { benchScrapeCost } from './scrape-cost.mjs';
 import { benchVoiceApiRate, benchVoiceQueueAccuracy } from './voice.mjs';
+import { benchSharedLimits } from './shared-limits.mjs';
 
 /** name → [what it measures, run(quick)] */
 const BENCHES = {
@@ -44,6 +45,7 @@ const BENCHES = {
       return benchScrapeCost(quick ? { rate: 500, seconds: 3, repeats: 1 } : {});
     },
   ],
+  'shared-limits': ['two instances sharing limits through Redis: admissions per second, over-admission, p99 (targets ≥ 2,000/s, 0, p99 ≤ 1 ms)', (quick) => benchSharedLimits(quick ? { seconds: 2 } : {})],
   'memory-per-call': [
     'RSS per held call (target ≤ 8 KiB)',
     (quick) => {

@@ -3,7 +3,7 @@
 // sip-tester), a real Prometheus server (prometheus), baresip and Kamailio
 // (with its TLS module), stunnel and openssl for TLS (this Debian build of
 // SIPp has no TLS of its own); the container test builds and runs the image
-// with podman.
+// with podman; a real Redis server for the shared limits (redis-server).
 // When one is missing this installs it (root with apt only); otherwise it
 // stops and says how to install it. Tests never skip silently.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -24,6 +24,7 @@ const NEEDED = [
   { command: 'runc', debian: 'runc', other: ['https://github.com/opencontainers/runc'] },
   { command: 'mmdebstrap', debian: 'mmdebstrap', other: ['Debian and Ubuntu only'] },
   { command: 'iptables', debian: 'iptables', other: ['Linux only'] },
+  { command: 'redis-server', debian: 'redis-server', other: ['macOS: brew install redis', 'Valkey works too: apt-get install valkey-server (provides redis-server on Debian 13)'] },
 ];
 
 function have(cmd) {

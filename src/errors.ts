@@ -127,6 +127,13 @@ export const ERRORS = {
     when: 'the configuration has problems (`details` lists each with its path); on reload nothing changed, at start-up the gateway does not start (exit 1)',
     message: (count: number, where: string) => `the configuration has ${count} problem(s) (${where}); fix them and try again`,
   }),
+  LIMIT_STORE_UNAVAILABLE: entry({
+    code: 'LIMIT_STORE_UNAVAILABLE',
+    status: 503,
+    surface: 'http',
+    when: 'limits.store is a Redis that cannot be reached right now: a Console CPS change is kept there, so it cannot be made (try again once GET /readyz shows the store ready)',
+    message: (what: string) => `the shared limit store (limits.store) cannot be reached: ${what}; try again once GET /readyz shows it ready`,
+  }),
   INTERNAL: entry({
     code: 'INTERNAL',
     status: 500,

@@ -14,7 +14,7 @@ import { httpListenAddress, transportOptions as sipTransportOptions } from './co
 import type { ConfigResult } from './config/load.js';
 import { restartOnlyChanges } from './config/restart-only.js';
 import { exposureWarnings, sourceRatePolicy } from './config/security.js';
-import type { Config } from './config/schema.js';
+import { type Config, redactedStoreUrl } from './config/schema.js';
 import { type Result, errorOf, errorWithDetails } from './errors.js';
 import { Admin } from './http/admin.js';
 import type { ReloadView } from './http/admin-api.js';
@@ -22,9 +22,11 @@ import { startHttpServer } from './http/server.js';
 import { type Clock, systemClock } from './limits/clock.js';
 import { ConcurrencyTracker } from './limits/concurrency.js';
 import { SourceRateLimiter } from './limits/source-rate-limiter.js';
+import type { LimitStore } from './limits/limit-store.js';
 import { GatewayMetrics } from './metrics/metrics.js';
 import { metricsSources } from './metrics/sources.js';
 import { PstnEmulator } from './pstn/emulator.js';
+import { createLimitStore } from './store/create.js';
 import { RtpSink } from './pstn/rtp-sink.js';
 import { UserAgentCore } from './sip/dialog/index.js';
 import { TransactionLayer } from './sip/transaction/index.js';
@@ -65,6 +67,8 @@ export class Gateway {
   readonly auth: DigestGuard;
   /** Per-source request-rate limiting (security.sourceRateLimit), asked by the transport. */
   readonly sourceLimiter: SourceRateLimiter;
+  /** Checks 12-14's state: this process's (memory), or shared through Redis (limits.store). */
+  readonly limits: LimitStore;
   readonly cpsConsole: CpsConsole;
   /** Where SDP answers point: accepts and discards RTP. */
   readonly rtp: RtpSink;
@@ -89,7 +93,17 @@ export class Gateway {
     this.alerts = new AlertLog(1000, () => clock.now());
     this.auth = new DigestGuard(new DigestAuth({ now: () => clock.now() }), clock, this.alerts);
     this.sourceLimiter = new SourceRateLimiter(sourceRatePolicy(config), clock);
-    this.cpsConsole = new CpsConsole(clock, this.alerts);
+    const store = createLimitStore({
+      limits: config.limits,
+      instance: config.instance,
+      tracker: this.tracker,
+      clock,
+      alerts: this.alerts,
+      logger: log.child({ layer: 'limits' }),
+      leaseScopes: () => this.directory.leaseScopes(),
+    });
+    this.limits = store.limits;
+    this.cpsConsole = new CpsConsole(clock, this.alerts, store.consoleSettings);
     this.current = this.compile(config);
 
     const transportOptions = sipTransportOptions(config, log.child({ layer: 'transport' }));
@@ -114,9 +128,9 @@ export class Gateway {
     this.tracker.events.on('doubleRelease', (lease, reason) => log.error({ reason, firstReason: lease.releaseReason }, 'lease released twice: this is a bug'));
     this.auth.events.on('banned', (kind, ban) => log.warn({ kind, value: ban.key, failures: ban.failures, until: new Date(ban.untilMs).toISOString() }, 'digest: banned after too many failed attempts'));
     const directory = (): Directory => this.current.directory;
-    const sources = metricsSources({ directory, cpsConsole: this.cpsConsole, tracker: this.tracker, frontDoor: this.frontDoor, transactions: this.transactions, alerts: this.alerts, auth: this.auth });
-    const events = { transport: this.transport.events, frontDoor: this.frontDoor.events, b2bua: this.b2bua.events };
-    this.metrics = new GatewayMetrics(this.registry, sources, events, VERSION);
+    const sources = metricsSources({ directory, cpsConsole: this.cpsConsole, tracker: this.tracker, frontDoor: this.frontDoor, transactions: this.transactions, alerts: this.alerts, auth: this.auth, limits: this.limits });
+    const events = { transport: this.transport.events, frontDoor: this.frontDoor.events, b2bua: this.b2bua.events, limits: this.limits.events };
+    this.metrics = new GatewayMetrics(this.registry, sources, events, VERSION, config.instance);
     new VoiceMetrics(this.registry, this.voice);
     this.admin = new Admin({
       directory,
@@ -124,6 +138,7 @@ export class Gateway {
       alerts: this.alerts,
       cpsConsole: this.cpsConsole,
       auth: this.auth,
+      limits: this.limits,
       registry: this.registry,
       clock,
       ready: () => this.started && !this.draining,
@@ -135,7 +150,7 @@ export class Gateway {
   /** Compile a configuration: the directory (handing on the limit scopes) and the admission context over it. */
   private compile(config: Config): { config: Config; directory: Directory; context: AdmissionContext } {
     const directory = new Directory(config, this.current?.directory);
-    const context: AdmissionContext = { directory, tracker: this.tracker, clock: this.clock, auth: this.auth, cpsFor: (t, r) => this.cpsConsole.inForce(t, r).cps };
+    const context: AdmissionContext = { directory, limits: this.limits, auth: this.auth, cpsFor: (t, r) => this.cpsConsole.inForce(t, r).cps };
     return { config, directory, context };
   }
 
@@ -164,6 +179,7 @@ export class Gateway {
   }
 
   async start(): Promise<void> {
+    await this.limits.start();
     await this.rtp.start();
     try {
       await this.transport.start();
@@ -174,11 +190,13 @@ export class Gateway {
     } catch (err) {
       await this.transport.stop();
       await this.rtp.stop();
+      await this.limits.stop();
       throw err;
     }
     this.started = true;
     for (const warning of exposureWarnings(this.config)) this.log.warn(warning);
-    this.log.info({ listen: this.listeners.map((l) => `${l.transport}://${l.address}:${l.port}`), http: this.httpAddress }, 'trunkgate listening');
+    const limits = { store: redactedStoreUrl(this.config.limits.store), status: this.limits.state().status };
+    this.log.info({ listen: this.listeners.map((l) => `${l.transport}://${l.address}:${l.port}`), http: this.httpAddress, instance: this.config.instance, limits }, 'trunkgate listening');
   }
 
   /**
@@ -207,6 +225,7 @@ export class Gateway {
     this.http = undefined;
     await this.transport.stop();
     await this.rtp.stop();
+    await this.limits.stop();
     this.started = false;
   }
 

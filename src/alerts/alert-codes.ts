@@ -1,6 +1,7 @@
 /**
  * The provider's alert (debugger event) codes that trunkgate raises, with
- * their texts (SPEC §4.2, §4.4, §10).
+ * their texts (SPEC §4.2, §4.4, §10), and trunkgate's own (99xxx: situations the
+ * provider has no code for, SPEC §12).
  */
 export const ALERTS = {
   10001: 'Account is not active',
@@ -34,6 +35,9 @@ export const ALERTS = {
   32208: 'Secure media required',
   32209: 'Secure transport required',
   32216: 'Address blacklisted: too many failed digest attempts',
+  // trunkgate's own (SPEC §12): the shared limit store (limits.store: redis)
+  99101: 'Shared limit store unavailable',
+  99102: 'Leases of a stopped instance expired',
 } as const;
 
 export type AlertCode = keyof typeof ALERTS;

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
-import { type Config, ConfigSchema, crossCheck } from './schema.js';
+import { type Config, ConfigSchema, crossCheck, redactedStoreUrl } from './schema.js';
 import { allowedKeysAt, closest } from './suggest.js';
 import { printableValue } from './secrets.js';
 
@@ -39,6 +39,8 @@ function rawValueAt(raw: unknown, path: ReadonlyArray<PropertyKey>): unknown {
     if (typeof v !== 'object' || v === null) return undefined;
     v = (v as Record<PropertyKey, unknown>)[seg];
   }
+  // secrets are never printed (SPEC §13): a Redis URL's password
+  if (typeof v === 'string' && path.length === 2 && path[0] === 'limits' && path[1] === 'store') return redactedStoreUrl(v);
   return v;
 }
 

@@ -22,5 +22,8 @@ export function restartOnlyChanges(before: Config, after: Config): string[] {
   for (const key of SIP_RESTART_ONLY) {
     if (before.sip[key] !== after.sip[key]) warnings.push(`sip.${key} changes take effect on restart`);
   }
+  // the limit store is connected at start (SPEC §12)
+  if (JSON.stringify(before.limits) !== JSON.stringify(after.limits)) warnings.push('limits.* changes take effect on restart');
+  if (before.instance !== after.instance) warnings.push('instance changes take effect on restart');
   return warnings;
 }

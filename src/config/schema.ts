@@ -4,6 +4,7 @@
  * are errors, every default explicit.
  */
 import { isIP } from 'node:net';
+import { hostname } from 'node:os';
 import { z } from 'zod';
 import { ACCOUNT_TYPES, type AccountType } from '../limits/account-limits.js';
 import { E164, NUMBER_PATTERN } from '../numbers/number-patterns.js';
@@ -159,6 +160,61 @@ const CpsSchema = z.strictObject({
   toleranceMs: z.number().min(0).max(10_000).nullable().default(null),
 });
 
+/**
+ * Where limit state lives (SPEC §12): `memory` (this process), or a Redis
+ * (or Valkey) URL, `redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]` or
+ * `rediss://…` (TLS), shared by every instance pointed at it. The URL's
+ * password is a secret: never printed.
+ */
+export const limitStoreUrl = z.string().superRefine((v, ctx) => {
+  if (v === 'memory') return;
+  const problem = redisUrlProblem(v);
+  if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+/** What is wrong with a Redis URL, or undefined. */
+export function redisUrlProblem(v: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(v);
+  } catch {
+    return 'expected memory, or redis://[:PASSWORD@]HOST[:PORT][/DB] (rediss:// for TLS)';
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') return `expected memory, redis:// or rediss://, not ${url.protocol}//`;
+  if (url.hostname === '') return 'expected a host: redis://HOST[:PORT][/DB]';
+  const db = url.pathname.replace(/^\//, '');
+  if (db !== '' && !/^\d{1,2}$/.test(db)) return 'the path is the database number: redis://HOST:PORT/0';
+  if (url.search !== '' || url.hash !== '') return 'no query or fragment: redis://[:PASSWORD@]HOST[:PORT][/DB]';
+  return undefined;
+}
+
+/** A limits.store value as it may be printed: a URL's password replaced by <redacted>. */
+export function redactedStoreUrl(store: string): string {
+  if (store === 'memory') return store;
+  const at = store.lastIndexOf('@');
+  const scheme = store.indexOf('://');
+  if (at === -1 || scheme === -1 || at < scheme) return store;
+  const userinfo = store.slice(scheme + 3, at);
+  const colon = userinfo.indexOf(':');
+  const user = colon === -1 ? '' : userinfo.slice(0, colon);
+  return `${store.slice(0, scheme + 3)}${user}:<redacted>${store.slice(at)}`;
+}
+
+const LimitsSchema = z.strictObject({
+  store: limitStoreUrl.default('memory'),
+  /** closed: refuse new calls (503) while the store cannot be reached; open: admit them, counted */
+  onStoreFailure: z.enum(['closed', 'open']).default('closed'),
+  /** how long a lease lives in the store without a heartbeat (a crashed instance's calls free their capacity after this) */
+  leaseTtlMs: z.number().int().min(1000).max(3_600_000).default(30_000),
+  /** extension: how long an admission waits for the store before it counts as unreachable */
+  storeTimeoutMs: z.number().int().min(10).max(60_000).default(500),
+  /** extension: prefix of every key trunkgate writes (several environments can share one Redis) */
+  keyPrefix: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'expected 1-64 letters, digits, dots, dashes or underscores')
+    .default('trunkgate'),
+});
+
 const AccountLimitsSchema = z.strictObject({
   trunkingConcurrentCalls: z.number().int().min(0).nullable().optional(),
   voiceConcurrentCalls: z.number().int().min(0).nullable().optional(),
@@ -278,7 +334,19 @@ export const ConfigSchema = z
     pstn: PstnSchema.default(PstnSchema.parse({})),
     voice: VoiceSchema.default(VOICE_DEFAULTS),
     security: SecuritySchema.default(SecuritySchema.parse({})),
+    limits: LimitsSchema.default(LimitsSchema.parse({})),
+    /** the `instance` label of this instance's metrics, and its name in the shared store; default: the host name */
+    instance: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'expected a name of letters, digits, dots, dashes or underscores (at most 63)')
+      .default(() => defaultInstanceName()),
   });
+
+/** The host name, made into a valid instance name. */
+export function defaultInstanceName(): string {
+  const name = hostname().replace(/[^A-Za-z0-9_.-]/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 63);
+  return name === '' ? 'trunkgate' : name;
+}
 
 export interface CrossIssue {
   path: Array<string | number>;
@@ -422,3 +490,4 @@ export type PstnRule = PstnConfig['rules'][number];
 export type Behaviour = (typeof BEHAVIOURS)[number];
 export type VoiceConfig = Config['voice'];
 export type SecurityConfig = Config['security'];
+export type LimitsConfig = Config['limits'];

@@ -31,9 +31,12 @@ export interface TrunkView {
   homeRegion: string;
   route: string;
   cpsAlgorithm: string;
+  /** True when tokens and active calls are every instance's (limits.store: redis, reachable); false: this instance's own. */
+  sharedState: boolean;
   regions: RegionCpsView[];
   pooledCps: Record<string, number> | null;
-  concurrency: { active: number; trunkCap: number | null; accountActive: number; accountCap: number | null };
+  /** `active`/`accountActive`: leases held (across instances with a shared store); `thisInstance`/`accountThisInstance`: this instance's. */
+  concurrency: { active: number; trunkCap: number | null; accountActive: number; accountCap: number | null; thisInstance: number; accountThisInstance: number };
   auth: { ipAcl: string[]; credentialUsernames: string[] };
   maxCallDurationSeconds: number;
   /** For route builtin: how long the PSTN emulator rings before answering, by default (ms); null for a carrier route. */
@@ -66,14 +69,22 @@ export interface BansView {
   policy: { maxFailures: number; failureWindowSeconds: number; banSeconds: number; algorithms: string[]; requireUriMatch: boolean };
 }
 
+/** GET /readyz. */
+export interface Readiness {
+  ready: boolean;
+  status: 'ready' | 'draining' | 'store-unavailable';
+  /** The limit store: memory, or redis with its connection state (ready, connecting, unavailable). */
+  store: { kind: string; status: string; onFailure: string };
+}
+
 export interface AdminApi {
   /** Prometheus text and its content type. */
   scrape(): Promise<{ contentType: string; body: string }>;
-  /** Listening and not draining. */
-  ready(): boolean;
-  trunks(): TrunkView[];
-  trunk(name: string): TrunkView | undefined;
-  setCps(name: string, body: CpsChangeBody): Result<TrunkView>;
+  /** Listening, not draining, able to admit calls. */
+  readiness(): Readiness;
+  trunks(): Promise<TrunkView[]>;
+  trunk(name: string): Promise<TrunkView | undefined>;
+  setCps(name: string, body: CpsChangeBody): Promise<Result<TrunkView>>;
   calls(): CallView[];
   hangup(id: string): boolean;
   listAlerts(since?: { time?: number; seq?: number }): Alert[];

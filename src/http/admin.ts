@@ -10,11 +10,12 @@ import type { B2bua } from '../b2bua/b2bua.js';
 import { REGIONS } from '../config/schema.js';
 import { type Result, errorOf } from '../errors.js';
 import type { Clock } from '../limits/clock.js';
+import type { LimitStore } from '../limits/limit-store.js';
 import type { CpsConsole } from '../termination/cps-console.js';
 import type { BanKind, DigestGuard } from '../termination/digest-guard.js';
 import { type CompiledTrunk, type Directory, trunkCpsSettings } from '../termination/directory.js';
 import { defaultToleranceMs } from '../limits/rate-limiters.js';
-import type { AdminApi, BansView, CallView, ReloadView, TrunkView } from './admin-api.js';
+import type { AdminApi, BansView, CallView, Readiness, ReloadView, TrunkView } from './admin-api.js';
 import type { CpsChangeBody } from './bodies.js';
 import type { VoiceApi } from '../voice/voice-api-types.js';
 
@@ -25,8 +26,11 @@ export interface AdminParts {
   alerts: AlertLog;
   cpsConsole: CpsConsole;
   auth: DigestGuard;
+  /** Where checks 12-14 keep their state (memory, or shared through Redis): live figures come from there. */
+  limits: LimitStore;
   registry: Registry;
   clock: Clock;
+  /** Listening and not draining. */
   ready(): boolean;
   reload(): Result<ReloadView>;
   voice?: VoiceApi;
@@ -43,31 +47,44 @@ export class Admin implements AdminApi {
     return { contentType: this.parts.registry.contentType, body: await this.parts.registry.metrics() };
   }
 
-  ready(): boolean {
-    return this.parts.ready();
+  /**
+   * Ready: listening, not draining, and able to admit calls (a shared limit
+   * store that cannot be reached with onStoreFailure: closed is not).
+   */
+  readiness(): Readiness {
+    const store = this.parts.limits.state();
+    const storeView = { kind: store.kind, status: store.status, onFailure: store.onFailure };
+    if (!this.parts.ready()) return { ready: false, status: 'draining', store: storeView };
+    if (!store.admitting) return { ready: false, status: 'store-unavailable', store: storeView };
+    return { ready: true, status: 'ready', store: storeView };
   }
 
-  trunks(): TrunkView[] {
-    return [...this.parts.directory().trunks.values()].map((t) => this.trunkView(t));
+  async trunks(): Promise<TrunkView[]> {
+    return Promise.all([...this.parts.directory().trunks.values()].map((t) => this.trunkView(t)));
   }
 
-  trunk(name: string): TrunkView | undefined {
+  async trunk(name: string): Promise<TrunkView | undefined> {
     const t = this.parts.directory().trunks.get(name);
     return t === undefined ? undefined : this.trunkView(t);
   }
 
-  setCps(name: string, body: CpsChangeBody): Result<TrunkView> {
+  async setCps(name: string, body: CpsChangeBody): Promise<Result<TrunkView>> {
     const directory = this.parts.directory();
     const trunk = directory.trunks.get(name);
     if (trunk === undefined) return { ok: false, error: errorOf('TRUNK_NOT_FOUND', name) };
-    const r = this.parts.cpsConsole.change(trunk, body, directory.config.cps.selfServeMaxCps);
-    return r.ok ? { ok: true, value: this.trunkView(trunk) } : r;
+    const r = await this.parts.cpsConsole.change(trunk, body, directory.config.cps.selfServeMaxCps);
+    return r.ok ? { ok: true, value: await this.trunkView(trunk) } : r;
   }
 
-  private trunkView(t: CompiledTrunk): TrunkView {
+  private async trunkView(t: CompiledTrunk): Promise<TrunkView> {
     const config = this.parts.directory().config;
-    const now = this.parts.clock.now();
     const account = t.account;
+    const inForce = REGIONS.map((region) => ({ region, inForce: this.parts.cpsConsole.inForce(t, region) }));
+    const cps = inForce.flatMap(({ region, inForce: f }) => {
+      const scope = t.cps.get(region);
+      return scope === undefined ? [] : [{ scope, settings: trunkCpsSettings(config, t, f.cps) }];
+    });
+    const snapshot = await this.parts.limits.snapshot({ cps, leases: [t.leaseScope, account.leaseScope] });
     return {
       name: t.name,
       terminationUri: `${t.name}.${config.sip.domainSuffix}`,
@@ -75,25 +92,27 @@ export class Admin implements AdminApi {
       homeRegion: t.config.region,
       route: t.config.route,
       cpsAlgorithm: config.cps.algorithm,
-      regions: REGIONS.map((region) => {
-        const inForce = this.parts.cpsConsole.inForce(t, region);
-        const limiter = t.cps.get(region)?.peek(trunkCpsSettings(config, t, inForce.cps));
+      sharedState: snapshot.shared,
+      regions: inForce.map(({ region, inForce: f }, i) => {
+        const limiter = t.cps.get(region)?.peek(trunkCpsSettings(config, t, f.cps));
         return {
           region,
-          cps: inForce.cps,
-          source: inForce.source,
-          pending: inForce.pending === undefined ? null : { cps: inForce.pending.cps, effectiveAt: new Date(inForce.pending.effectiveAtMs).toISOString() },
-          available: limiter === undefined ? null : limiter.available(now),
-          burst: limiter?.burst ?? Math.max(1, t.config.burst ?? Math.ceil(inForce.cps)),
-          toleranceMs: limiter?.toleranceMs ?? (config.cps.algorithm === 'token-bucket' ? (config.cps.toleranceMs ?? defaultToleranceMs(inForce.cps)) : 0),
+          cps: f.cps,
+          source: f.source,
+          pending: f.pending === undefined ? null : { cps: f.pending.cps, effectiveAt: new Date(f.pending.effectiveAtMs).toISOString() },
+          available: snapshot.available[i] ?? null,
+          burst: limiter?.burst ?? Math.max(1, t.config.burst ?? Math.ceil(f.cps)),
+          toleranceMs: limiter?.toleranceMs ?? (config.cps.algorithm === 'token-bucket' ? (config.cps.toleranceMs ?? defaultToleranceMs(f.cps)) : 0),
         };
       }),
       pooledCps: account.config.pooledCps === undefined ? null : { ...account.config.pooledCps },
       concurrency: {
-        active: t.leaseScope.active,
+        active: snapshot.active[0] ?? t.leaseScope.active,
         trunkCap: t.leaseScope.cap,
-        accountActive: account.leaseScope.active,
+        accountActive: snapshot.active[1] ?? account.leaseScope.active,
         accountCap: account.leaseScope.cap,
+        thisInstance: t.leaseScope.active,
+        accountThisInstance: account.leaseScope.active,
       },
       auth: { ipAcl: [...t.config.auth.ipAcl], credentialUsernames: t.config.auth.credentials.map((c) => c.username) },
       maxCallDurationSeconds: t.maxDurationMs / 1000,

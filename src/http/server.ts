@@ -100,7 +100,12 @@ export function buildHttpServer(api: AdminApi, options: HttpOptions): FastifyIns
     return reply.header('content-type', contentType).send(body);
   });
   app.get('/healthz', () => ({ status: 'ok' }));
-  app.get('/readyz', (_req, reply) => (api.ready() ? { status: 'ready' } : reply.code(503).send({ status: 'draining' })));
+  app.get('/readyz', (_req, reply) => {
+    const r = api.readiness();
+    // memory mode answers as it always did; a shared store adds its state
+    const body = r.store.kind === 'memory' ? { status: r.status } : { status: r.status, store: r.store };
+    return r.ready ? body : reply.code(503).send(body);
+  });
 
   app.register(
     (v1, _opts, done) => {
@@ -113,14 +118,14 @@ export function buildHttpServer(api: AdminApi, options: HttpOptions): FastifyIns
 
       v1.get('/trunks', () => api.trunks());
 
-      v1.get<{ Params: { name: string } }>('/trunks/:name', (req, reply) => api.trunk(req.params.name) ?? send(reply, errorOf('TRUNK_NOT_FOUND', req.params.name)));
+      v1.get<{ Params: { name: string } }>('/trunks/:name', async (req, reply) => (await api.trunk(req.params.name)) ?? send(reply, errorOf('TRUNK_NOT_FOUND', req.params.name)));
 
-      v1.post<{ Params: { name: string }; Body: unknown }>('/trunks/:name/cps', (req, reply) => {
+      v1.post<{ Params: { name: string }; Body: unknown }>('/trunks/:name/cps', async (req, reply) => {
         const body: unknown = req.body;
         if (typeof body !== 'object' || body === null || Array.isArray(body)) return send(reply, errorOf('BAD_BODY', 'expected a JSON object', CPS_CHANGE_EXAMPLE));
         const parsed = CpsChangeBodySchema.safeParse(body);
         if (!parsed.success) return send(reply, errorOf('BAD_BODY', describeIssues(parsed.error)));
-        const result = api.setCps(req.params.name, parsed.data);
+        const result = await api.setCps(req.params.name, parsed.data);
         return result.ok ? result.value : send(reply, result.error);
       });
 

@@ -29,14 +29,32 @@ export type LeaseScopeKind = 'trunk' | 'account';
  * count in the same scope.
  */
 export class LeaseScope {
-  /** Leases held in this scope right now. */
+  /** Leases held in this scope right now (by this process). */
   active = 0;
+  /**
+   * This scope's name wherever limit state is kept outside this process
+   * (`trunk:acme`, `account:acme`): made once, here; a shared store builds its
+   * keys from it.
+   */
+  readonly id: string;
 
   constructor(
     readonly kind: LeaseScopeKind,
     readonly name: string,
     public cap: number | null,
-  ) {}
+  ) {
+    this.id = `${kind}:${name}`;
+  }
+}
+
+/**
+ * The part of a lease a shared store keeps (limits.store: redis): told once
+ * when the lease is released, after the local counts are given back.
+ */
+export interface SharedLease {
+  /** The lease's name in the store. */
+  readonly id: string;
+  release(): void;
 }
 
 export type AcquireResult = { ok: true; lease: CallLease } | { ok: false; scope: LeaseScope; active: number };
@@ -73,7 +91,22 @@ export class ConcurrencyTracker {
     }
     this.active++;
     this.issued++;
-    return { ok: true, lease: new CallLease(this, scopes) };
+    return { ok: true, lease: new CallLease(this, scopes, undefined) };
+  }
+
+  /**
+   * Count a lease whose caps a shared store has checked and taken (or that was
+   * admitted while the store was unreachable, with onStoreFailure: open): no
+   * cap is checked here; `shared` hears of the release.
+   */
+  adopt(scopes: readonly LeaseScope[], shared: SharedLease): CallLease {
+    for (const scope of scopes) {
+      scope.active++;
+      this.busy.add(scope);
+    }
+    this.active++;
+    this.issued++;
+    return new CallLease(this, scopes, shared);
   }
 
   /** @internal used by CallLease */
@@ -99,6 +132,8 @@ export class CallLease {
   constructor(
     private readonly tracker: ConcurrencyTracker,
     readonly scopes: readonly LeaseScope[],
+    /** The store's side of the lease (limits.store: redis); undefined in memory. */
+    readonly shared: SharedLease | undefined,
   ) {}
 
   get released(): boolean {
@@ -118,6 +153,7 @@ export class CallLease {
     }
     this.reason = reason;
     this.tracker.giveBack(this.scopes);
+    this.shared?.release();
     return true;
   }
 }

@@ -5,7 +5,7 @@
  * a fresh limiter, so limits swap atomically. Scopes are made when the
  * configuration is compiled and handed on to the next compilation on reload.
  */
-import { type CpsAlgorithm, type RateLimiter, createRateLimiter, defaultToleranceMs } from './rate-limiters.js';
+import { type CpsAlgorithm, type RateLimiter, type ResolvedCps, createRateLimiter, defaultToleranceMs, resolveCps } from './rate-limiters.js';
 
 export interface CpsSettings {
   algorithm: CpsAlgorithm;
@@ -17,22 +17,43 @@ export interface CpsSettings {
 }
 
 export class CpsScope {
-  private current: { limiter: RateLimiter; settings: CpsSettings } | undefined;
+  /**
+   * This scope's name wherever limit state is kept outside this process
+   * (`trunk:acme:us1`, `account:acme:us1`): made once, here; a shared store
+   * builds its keys from it.
+   */
+  readonly id: string;
+  private current: { limiter: RateLimiter | undefined; resolved: ResolvedCps; settings: CpsSettings } | undefined;
 
   constructor(
     readonly kind: 'trunk' | 'account',
     /** The trunk's or the account's name. */
     readonly owner: string,
     readonly region: string,
-  ) {}
+  ) {
+    this.id = `${kind}:${owner}:${region}`;
+  }
 
   /** The limiter with these settings: the one in use, or a fresh one when the settings changed. */
   limiter(settings: CpsSettings): RateLimiter {
+    const c = this.settle(settings);
+    c.limiter ??= createRateLimiter(c.resolved.algorithm, c.resolved.cps, c.resolved.burst, c.resolved.toleranceMs);
+    return c.limiter;
+  }
+
+  /**
+   * The parameters of the limiter with these settings, defaults applied (made
+   * once per change of settings): what a shared store's limiter works with.
+   */
+  resolved(settings: CpsSettings): ResolvedCps {
+    return this.settle(settings).resolved;
+  }
+
+  private settle(settings: CpsSettings): { limiter: RateLimiter | undefined; resolved: ResolvedCps; settings: CpsSettings } {
     const c = this.current;
-    if (c !== undefined && sameSettings(c.settings, settings)) return c.limiter;
-    const limiter = createRateLimiter(settings.algorithm, settings.cps, settings.burst, settings.toleranceMs ?? defaultToleranceMs(settings.cps));
-    this.current = { limiter, settings: { ...settings } };
-    return limiter;
+    if (c !== undefined && sameSettings(c.settings, settings)) return c;
+    const resolved = resolveCps(settings.algorithm, settings.cps, settings.burst, settings.toleranceMs ?? defaultToleranceMs(settings.cps));
+    return (this.current = { limiter: undefined, resolved, settings: { ...settings } });
   }
 
   /**

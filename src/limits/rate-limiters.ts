@@ -209,6 +209,31 @@ export class FixedWindow implements RateLimiter {
   }
 }
 
+/**
+ * A limiter's parameters with every default applied: what a limiter built
+ * from them works with, and what the shared (Redis) limiters are given, so
+ * both compute with the same numbers.
+ */
+export interface ResolvedCps {
+  algorithm: CpsAlgorithm;
+  cps: number;
+  /** Token-bucket capacity, or the windows' admissions per window. */
+  burst: number;
+  /** Token bucket only; 0 for the windows. */
+  toleranceMs: number;
+  /** The windows' length (ms); 0 for the token bucket. */
+  windowMs: number;
+}
+
+/** The parameters `createRateLimiter(algorithm, cps, burst, toleranceMs)` works with. */
+export function resolveCps(algorithm: CpsAlgorithm, cps: number, burst?: number | null, toleranceMs = 0): ResolvedCps {
+  if (algorithm === 'token-bucket') {
+    return { algorithm, cps, burst: cps <= 0 ? 0 : Math.max(1, burst ?? Math.ceil(cps)), toleranceMs: cps <= 0 ? 0 : Math.max(0, toleranceMs), windowMs: 0 };
+  }
+  const shape = windowShape(cps);
+  return { algorithm, cps, burst: shape.limit, toleranceMs: 0, windowMs: shape.windowMs };
+}
+
 /** A limiter; `toleranceMs` applies to the token bucket (the windows have none). */
 export function createRateLimiter(algorithm: CpsAlgorithm, cps: number, burst?: number | null, toleranceMs = 0): RateLimiter {
   switch (algorithm) {

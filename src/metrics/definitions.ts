@@ -27,7 +27,7 @@ export const METRICS = {
       trunk: 'configured trunk names',
       region: 'us1 us2 ie1 de1 sg1 jp1 br1 au1',
       outcome:
-        'admitted cps_limited pooled_cps_limited concurrency_limited challenged unauthorized invalid_number forbidden unsupported_media draining inactive too_many_hops unverified bad_extension banned',
+        'admitted cps_limited pooled_cps_limited concurrency_limited challenged unauthorized invalid_number forbidden unsupported_media draining inactive too_many_hops unverified bad_extension banned store_unavailable',
     },
   },
   invitesDropped: {
@@ -223,6 +223,39 @@ export const METRICS = {
     labels: ['kind', 'reason'],
     labelValues: { reason: 'connection timeout http_status too_large' },
   },
+  limitStoreUp: {
+    name: 'trunkgate_limit_store_up',
+    type: 'gauge',
+    help: 'Whether the limit store can be used: always 1 in memory; with limits.store redis, 1 while Redis answers, 0 while it cannot be reached (new calls are then refused, or admitted uncounted, by limits.onStoreFailure).',
+    labels: [],
+  },
+  limitStoreErrors: {
+    name: 'trunkgate_limit_store_errors_total',
+    type: 'counter',
+    help: 'Round trips to the shared limit store (limits.store redis) that failed or timed out, by what they were for.',
+    labels: ['operation'],
+    labelValues: { operation: 'admission release heartbeat register sweep snapshot console' },
+  },
+  limitStoreSeconds: {
+    name: 'trunkgate_limit_store_seconds',
+    type: 'histogram',
+    help: 'Round trips to the shared limit store (limits.store redis), by what they were for: an admission is checks 12-14 in one script.',
+    labels: ['operation'],
+    labelValues: { operation: 'admission release heartbeat register sweep snapshot console' },
+    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+  },
+  limitStoreFailedOpen: {
+    name: 'trunkgate_limit_store_failed_open_total',
+    type: 'counter',
+    help: 'Calls admitted without the shared limits because the store could not be reached (limits.onStoreFailure: open); each also raises alert 99101.',
+    labels: [],
+  },
+  leasesExpired: {
+    name: 'trunkgate_leases_expired_total',
+    type: 'counter',
+    help: 'Leases found in the shared store past their expiry (the instance that held them stopped heartbeating: crashed, killed, or cut off from Redis for longer than limits.leaseTtlMs) and removed by this instance; each batch raises alert 99102.',
+    labels: [],
+  },
   buildInfo: {
     name: 'trunkgate_build_info',
     type: 'gauge',
@@ -232,6 +265,13 @@ export const METRICS = {
 } as const satisfies Record<string, MetricDefinition>;
 
 export const METRIC_LIST: readonly MetricDefinition[] = Object.values(METRICS);
+
+/**
+ * The label every metric of an instance carries (prom-client's default
+ * labels), its value the config's `instance` (default: the host name), so
+ * that several instances' series stay apart. Not in the table's `labels`.
+ */
+export const INSTANCE_LABEL = 'instance';
 
 /** docs/metrics.md, from the table. */
 export function renderMetricsDoc(): string {
@@ -243,6 +283,11 @@ export function renderMetricsDoc(): string {
     'trunkgate serves Prometheus text format on `GET /metrics` (http.listen, 127.0.0.1:8080 by default).',
     'Labels come from closed sets only: never numbers, Call-IDs or IP addresses. prom-client\'s default',
     'process metrics (`process_*`, `nodejs_*`) are exported too.',
+    '',
+    'Every series, these and the process metrics, also carries the label `instance`: the configuration\'s',
+    '`instance` (default: the host name), so that the series of several instances sharing limits through',
+    'Redis stay apart. Prometheus renames a scraped `instance` label to `exported_instance` unless the scrape',
+    'job sets `honor_labels: true` (docker/prometheus/prometheus.yml does). The table below leaves it out.',
     '',
     '| metric | type | labels | help |',
     '|---|---|---|---|',

@@ -10,11 +10,12 @@ import type { AlertCode } from '../alerts/alert-codes.js';
 import type { B2buaEventMap } from '../b2bua/b2bua.js';
 import type { Disposition } from '../b2bua/call.js';
 import type { Region } from '../config/schema.js';
+import { type LimitStoreEventMap, STORE_OPERATIONS } from '../limits/limit-store.js';
 import type { TransportEvents } from '../sip/transport/index.js';
 import type { AttemptOutcome } from '../termination/admission.js';
 import { BAN_KINDS, type BanKind } from '../termination/digest-guard.js';
 import type { FrontDoorEventMap } from '../termination/front-door.js';
-import { METRICS } from './definitions.js';
+import { INSTANCE_LABEL, METRICS } from './definitions.js';
 import { TransportCounters } from './transport-counters.js';
 
 /** What the metrics read when scraped. */
@@ -41,6 +42,8 @@ export interface MetricsSources {
   /** The digest ban: failures counted, bans started and in force, by kind. */
   digestBans(): { failures: number; started: Readonly<Record<BanKind, number>>; active: Readonly<Record<BanKind, number>> };
   alertCounts(): ReadonlyMap<AlertCode, number>;
+  /** Whether the limit store can be used now (always in memory). */
+  limitStoreUp(): boolean;
 }
 
 /** The event sources the metrics subscribe to. */
@@ -48,6 +51,7 @@ export interface MetricsEvents {
   transport: TransportEvents;
   frontDoor: EventEmitter<FrontDoorEventMap>;
   b2bua: EventEmitter<B2buaEventMap>;
+  limits: EventEmitter<LimitStoreEventMap>;
 }
 
 export class GatewayMetrics {
@@ -66,8 +70,11 @@ export class GatewayMetrics {
     sources: MetricsSources,
     events: MetricsEvents,
     version: string,
+    /** The `instance` label of every series (config `instance`). */
+    instance: string,
   ) {
     const r = [registry];
+    registry.setDefaultLabels({ [INSTANCE_LABEL]: instance });
     collectDefaultMetrics({ register: registry });
     const m = METRICS;
     const transport = (this.transport = new TransportCounters(events.transport));
@@ -249,6 +256,31 @@ export class GatewayMetrics {
         this.inc({ reason: 'unknown_domain' }, sources.droppedInvites());
       },
     });
+    new Gauge({
+      name: m.limitStoreUp.name,
+      help: m.limitStoreUp.help,
+      registers: r,
+      collect() {
+        this.set(sources.limitStoreUp() ? 1 : 0);
+      },
+    });
+    const storeErrors = new Counter({ name: m.limitStoreErrors.name, help: m.limitStoreErrors.help, labelNames: m.limitStoreErrors.labels, registers: r });
+    const storeSeconds = new Histogram({
+      name: m.limitStoreSeconds.name,
+      help: m.limitStoreSeconds.help,
+      labelNames: m.limitStoreSeconds.labels,
+      buckets: [...m.limitStoreSeconds.buckets],
+      registers: r,
+    });
+    const failedOpen = new Counter({ name: m.limitStoreFailedOpen.name, help: m.limitStoreFailedOpen.help, registers: r });
+    const leasesExpired = new Counter({ name: m.leasesExpired.name, help: m.leasesExpired.help, registers: r });
+    for (const operation of STORE_OPERATIONS) storeErrors.inc({ operation }, 0);
+    events.limits.on('operation', (operation, seconds, error) => {
+      if (error === undefined) storeSeconds.observe({ operation }, seconds);
+      else storeErrors.inc({ operation });
+    });
+    events.limits.on('failedOpen', () => failedOpen.inc());
+    events.limits.on('leasesExpired', (leases) => leasesExpired.inc(leases.length));
     this.reloads = new Counter({ name: m.configReloads.name, help: m.configReloads.help, labelNames: m.configReloads.labels, registers: r });
     this.reloads.inc({ result: 'success' }, 0);
     this.reloads.inc({ result: 'failure' }, 0);

@@ -6,6 +6,7 @@
 import type { AlertLog } from '../alerts/alert-log.js';
 import { REGIONS } from '../config/schema.js';
 import type { ConcurrencyTracker } from '../limits/concurrency.js';
+import type { LimitStore } from '../limits/limit-store.js';
 import type { TransactionLayer } from '../sip/transaction/index.js';
 import type { CpsConsole } from '../termination/cps-console.js';
 import type { DigestGuard } from '../termination/digest-guard.js';
@@ -22,6 +23,7 @@ export interface SourceParts {
   transactions: TransactionLayer;
   alerts: AlertLog;
   auth: DigestGuard;
+  limits: LimitStore;
 }
 
 export function metricsSources(p: SourceParts): MetricsSources {
@@ -45,5 +47,6 @@ export function metricsSources(p: SourceParts): MetricsSources {
     transactionStats: () => p.transactions.stats,
     alertCounts: () => p.alerts.counts,
     digestBans: () => ({ failures: p.auth.stats.failures, started: p.auth.stats.bans, active: p.auth.activeBans() }),
+    limitStoreUp: () => p.limits.state().status === 'ready',
   };
 }

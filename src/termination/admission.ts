@@ -19,12 +19,13 @@
  *  12 trunk CPS                             503 Trunk CPS limit exceeded       32001
  *  13 pooled account CPS                    503 Trunk CPS limit exceeded       32012
  *  14 concurrency                           503 Trunk concurrent call limit …  10004
+ *     (ours) shared store unreachable,
+ *     limits.onStoreFailure: closed          503 Service Unavailable            99101
  */
 import type { AlertCode } from '../alerts/alert-codes.js';
 import type { Region } from '../config/schema.js';
-import type { Clock } from '../limits/clock.js';
-import type { CallLease, ConcurrencyTracker } from '../limits/concurrency.js';
-import type { RateLimiter } from '../limits/rate-limiters.js';
+import type { CallLease } from '../limits/concurrency.js';
+import type { LimitRequest, LimitResult, LimitStore } from '../limits/limit-store.js';
 import { ACCEPTED_CODECS, SDP_CONTENT_TYPE, offersSrtp, pickCodec, readAudioOffer } from '../media/sdp.js';
 import { isE164, numberMatches } from '../numbers/number-patterns.js';
 import { type SipRequest, parseBoundedInt, parseNameAddr, parseUri, splitList } from '../sip/message/index.js';
@@ -49,6 +50,7 @@ export const ATTEMPT_OUTCOMES = [
   'unverified',
   'bad_extension',
   'banned',
+  'store_unavailable',
 ] as const;
 export type AttemptOutcome = (typeof ATTEMPT_OUTCOMES)[number];
 
@@ -74,8 +76,8 @@ export type AdmissionDecision =
 
 export interface AdmissionContext {
   directory: Directory;
-  tracker: ConcurrencyTracker;
-  clock: Clock;
+  /** Where checks 12-14 take their tokens and leases (memory, or shared through Redis). */
+  limits: LimitStore;
   /** Digest authentication with its ban on password guessing. */
   auth: DigestGuard;
   /** The CPS in force for (trunk, region): the Console API's setting, else the config's. */
@@ -251,25 +253,54 @@ export const ORDERED_CHECKS: ReadonlyArray<readonly [string, Check]> = [
   ['sdp-offer', usableOffer],
 ];
 
-function trunkLimiter(trunk: CompiledTrunk, region: Region, ctx: AdmissionContext): RateLimiter {
-  const scope = trunk.cps.get(region);
-  if (scope === undefined) throw new Error(`trunk ${trunk.name} has no CPS scope for ${region}`);
-  return scope.limiter(trunkCpsSettings(ctx.directory.config, trunk, ctx.cpsFor(trunk, region)));
+/** Steps 12-14 for an identified trunk: the scopes and the settings in force. */
+function limitRequest(trunk: CompiledTrunk, region: Region, ctx: AdmissionContext): LimitRequest {
+  const trunkCps = trunk.cps.get(region);
+  if (trunkCps === undefined) throw new Error(`trunk ${trunk.name} has no CPS scope for ${region}`);
+  const config = ctx.directory.config;
+  const pooled = trunk.account.config.pooledCps?.[region];
+  const pooledCps = pooled === undefined ? undefined : trunk.account.pooledCps.get(region);
+  return {
+    trunkCps,
+    trunkSettings: trunkCpsSettings(config, trunk, ctx.cpsFor(trunk, region)),
+    pooledCps,
+    pooledSettings: pooledCps === undefined || pooled === undefined ? undefined : pooledCpsSettings(config, pooled),
+    leaseScopes: trunk.leaseScopes,
+  };
 }
 
-function pooledLimiter(trunk: CompiledTrunk, region: Region, ctx: AdmissionContext): RateLimiter | undefined {
-  const scope = trunk.account.pooledCps.get(region);
-  const pooled = trunk.account.config.pooledCps?.[region];
-  if (scope === undefined || pooled === undefined) return undefined;
-  return scope.limiter(pooledCpsSettings(ctx.directory.config, pooled));
+const TRUNK_CPS_REFUSAL = reject(503, 'Trunk CPS limit exceeded', 'cps_limited', 32001);
+const POOLED_CPS_REFUSAL = reject(503, 'Trunk CPS limit exceeded', 'pooled_cps_limited', 32012);
+const CONCURRENCY_REFUSAL = reject(503, 'Trunk concurrent call limit exceeded', 'concurrency_limited', 10004);
+/**
+ * ours: the shared limit store (limits.store: redis) cannot be reached and
+ * limits.onStoreFailure is closed. No Retry-After: the store may be back in
+ * a moment, and every instance shares it.
+ */
+const STORE_REFUSAL = reject(503, 'Service Unavailable', 'store_unavailable', 99101);
+
+/** The decision for what the limit store answered (checks 12-14). */
+export function limitDecision(match: TrunkMatch, result: LimitResult): AdmissionDecision {
+  if (result.ok) return { kind: 'admit', match, lease: result.lease };
+  switch (result.refused) {
+    case 'trunk-cps':
+      return { kind: 'reject', match, beforeAuthentication: false, ...TRUNK_CPS_REFUSAL, headers: [] };
+    case 'pooled-cps':
+      return { kind: 'reject', match, beforeAuthentication: false, ...POOLED_CPS_REFUSAL, headers: [] };
+    case 'concurrency':
+      return { kind: 'reject', match, beforeAuthentication: false, ...CONCURRENCY_REFUSAL, headers: [] };
+    case 'store-unavailable':
+      return { kind: 'reject', match, beforeAuthentication: false, ...STORE_REFUSAL, headers: [] };
+  }
 }
 
 /**
- * Checks 2-14 for an identified trunk. The CPS tokens taken at checks 12 and
- * 13 are given back here, in this one place, when a later check refuses the
- * call (SPEC §4.2): a rejected INVITE keeps neither a token nor a lease.
+ * Checks 2-14 for an identified trunk: 2-11 here, 12-14 in the limit store,
+ * which takes the CPS tokens and the lease together or gives back what it
+ * took (SPEC §4.2): a rejected INVITE keeps neither a token nor a lease.
+ * Synchronous with the memory store; a promise with a shared (Redis) one.
  */
-export function admit(req: SipRequest, match: TrunkMatch, ctx: AdmissionContext): AdmissionDecision {
+export function admit(req: SipRequest, match: TrunkMatch, ctx: AdmissionContext): AdmissionDecision | Promise<AdmissionDecision> {
   const trunk = match.trunk;
   const uri = req.requestUri;
   const input: CheckInput = { req, match, trunk, ctx, called: uri?.user ?? '' };
@@ -277,21 +308,6 @@ export function admit(req: SipRequest, match: TrunkMatch, ctx: AdmissionContext)
     const rejection = (ORDERED_CHECKS[i] as readonly [string, Check])[1](input);
     if (rejection !== undefined) return { kind: 'reject', match, beforeAuthentication: i < AUTHENTICATION_CHECKS.length, ...rejection };
   }
-  const now = ctx.clock.now();
-  const taken: RateLimiter[] = [];
-  const refuse = (rejection: Rejection): AdmissionDecision => {
-    for (const limiter of taken) limiter.giveBack(now);
-    return { kind: 'reject', match, beforeAuthentication: false, ...rejection };
-  };
-  const trunkCps = trunkLimiter(trunk, match.region, ctx);
-  if (!trunkCps.tryTake(now)) return refuse(reject(503, 'Trunk CPS limit exceeded', 'cps_limited', 32001));
-  taken.push(trunkCps);
-  const pooled = pooledLimiter(trunk, match.region, ctx);
-  if (pooled !== undefined) {
-    if (!pooled.tryTake(now)) return refuse(reject(503, 'Trunk CPS limit exceeded', 'pooled_cps_limited', 32012));
-    taken.push(pooled);
-  }
-  const acquired = ctx.tracker.tryAcquire(trunk.leaseScopes);
-  if (!acquired.ok) return refuse(reject(503, 'Trunk concurrent call limit exceeded', 'concurrency_limited', 10004));
-  return { kind: 'admit', match, lease: acquired.lease };
+  const taken = ctx.limits.take(limitRequest(trunk, match.region, ctx));
+  return taken instanceof Promise ? taken.then((result) => limitDecision(match, result)) : limitDecision(match, taken);
 }

@@ -9,7 +9,7 @@ import type { AlertLog } from '../alerts/alert-log.js';
 import type { AccountType, Region } from '../config/schema.js';
 import { type Result, errorOf } from '../errors.js';
 import type { Clock } from '../limits/clock.js';
-import type { CpsScope } from '../limits/cps-scope.js';
+import { type ConsoleSettings, type CpsSetting, MemoryConsoleSettings } from '../limits/console-settings.js';
 import type { CompiledTrunk } from './directory.js';
 
 export interface CpsChangeRequest {
@@ -52,13 +52,6 @@ export function decideCpsChange(r: CpsChangeRequest): CpsChangeDecision {
   return { ok: true, effectiveAtMs: r.nowMs, immediate: true };
 }
 
-/** The Console's setting for one (trunk, region): wins over the file until a restart. */
-interface CpsSetting {
-  cps: number;
-  /** A decrease waiting for the 1st of next month. */
-  pending: { cps: number; effectiveAtMs: number } | undefined;
-}
-
 export interface CpsInForce {
   cps: number;
   /** Where it comes from: the configuration file, or the Console. */
@@ -75,14 +68,15 @@ export interface CpsChangeBody {
 
 /**
  * The Console's CPS settings (SPEC §3, §7.3): per trunk CPS scope, so they
- * survive reloads (the scopes are handed on) and vanish with the trunk.
+ * survive reloads (the scopes are handed on) and vanish with the trunk; with
+ * a shared store, kept there and mirrored here, so they apply to every
+ * instance.
  */
 export class CpsConsole {
-  private readonly settings = new WeakMap<CpsScope, CpsSetting>();
-
   constructor(
     private readonly clock: Clock,
     private readonly alerts: AlertLog,
+    private readonly settings: ConsoleSettings = new MemoryConsoleSettings(),
   ) {}
 
   /** The CPS in force for (trunk, region), applying a pending change that has come due. */
@@ -100,11 +94,15 @@ export class CpsConsole {
   /** Whether any trunk has a Console setting in force or pending (tests, views). */
   hasSetting(trunk: CompiledTrunk, region: Region): boolean {
     const scope = trunk.cps.get(region);
-    return scope !== undefined && this.settings.has(scope);
+    return scope !== undefined && this.settings.get(scope) !== undefined;
   }
 
-  /** Change the CPS as the Console would: refused with 21251 (and its alert) by the account-type rules. */
-  change(trunk: CompiledTrunk, body: CpsChangeBody, selfServeMaxCps: number): Result<CpsInForce> {
+  /**
+   * Change the CPS as the Console would: refused with 21251 (and its alert) by
+   * the account-type rules. With a shared store the change is written there
+   * first (a promise; LIMIT_STORE_UNAVAILABLE when it cannot be reached).
+   */
+  change(trunk: CompiledTrunk, body: CpsChangeBody, selfServeMaxCps: number): Result<CpsInForce> | Promise<Result<CpsInForce>> {
     const scope = trunk.cps.get(body.region);
     if (scope === undefined) throw new Error(`trunk ${trunk.name} has no CPS scope for ${body.region}`);
     const current = this.inForce(trunk, body.region).cps;
@@ -122,8 +120,12 @@ export class CpsConsole {
       this.alerts.raise(21251, { trunk: trunk.name, detail: error.message });
       return { ok: false, error };
     }
-    if (decision.immediate) this.settings.set(scope, { cps: body.cps, pending: undefined });
-    else this.settings.set(scope, { cps: current, pending: { cps: body.cps, effectiveAtMs: decision.effectiveAtMs } });
-    return { ok: true, value: this.inForce(trunk, body.region) };
+    const next: CpsSetting = decision.immediate ? { cps: body.cps, pending: undefined } : { cps: current, pending: { cps: body.cps, effectiveAtMs: decision.effectiveAtMs } };
+    const written = this.settings.set(scope, next);
+    if (written === undefined) return { ok: true, value: this.inForce(trunk, body.region) };
+    return written.then(
+      (): Result<CpsInForce> => ({ ok: true, value: this.inForce(trunk, body.region) }),
+      (): Result<CpsInForce> => ({ ok: false, error: errorOf('LIMIT_STORE_UNAVAILABLE', 'the CPS change was not made') }),
+    );
   }
 }

@@ -111,6 +111,12 @@ export class Directory {
     this.suffixRest = suffix.slice(dot + 1);
   }
 
+  /** Every configured trunk's and account's lease scope. */
+  *leaseScopes(): IterableIterator<LeaseScope> {
+    for (const t of this.trunks.values()) yield t.leaseScope;
+    for (const a of this.accounts.values()) yield a.leaseScope;
+  }
+
   /**
    * The trunk, edge and region a Request-URI host names (SPEC §2.1):
    * `<trunk>.pstn.twilio.com` (the trunk's home region),

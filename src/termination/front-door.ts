@@ -51,8 +51,13 @@ function withHeaders(res: SipResponse, headers: ReadonlyArray<readonly [string, 
 }
 
 export class FrontDoor implements UserAgentApplication {
-  /** `refusedOnce`: refusals before authentication, sent once (of `rejected`). */
-  readonly stats = { dropped: 0, rejected: 0, refusedOnce: 0, admitted: 0 };
+  /**
+   * `refusedOnce`: refusals before authentication, sent once (of `rejected`);
+   * `pending`: INVITEs whose checks 12-14 a shared store is deciding right now;
+   * `abandoned`: those whose transaction ended (CANCEL, transport failure)
+   * before the decision came: their lease, if admitted, was released at once.
+   */
+  readonly stats = { dropped: 0, rejected: 0, refusedOnce: 0, admitted: 0, pending: 0, abandoned: 0 };
   readonly events = new EventEmitter<FrontDoorEventMap>();
 
   constructor(private readonly options: FrontDoorOptions) {}
@@ -117,11 +122,46 @@ export class FrontDoor implements UserAgentApplication {
       return;
     }
     const decision = admit(req, match, ctx);
-    // SPEC §4.1: the trunk is known, so 100 Trying goes out at once (admission is synchronous,
-    // microseconds), with the provider's phrase; but a refusal before authentication goes alone
-    // and once (issue 12: at most one datagram out per datagram in).
-    if (decision.kind !== 'reject' || !decision.beforeAuthentication) tx.reply(100, this.options.tryingReason);
-    this.settle(decision, req, tx);
+    if (!(decision instanceof Promise)) {
+      // The trunk is known, so 100 Trying goes out at once (admission here was synchronous,
+      // microseconds), with the provider's phrase; but a refusal before authentication goes alone
+      // and once (issue 12: at most one datagram out per datagram in).
+      if (decision.kind !== 'reject' || !decision.beforeAuthentication) tx.reply(100, this.options.tryingReason);
+      this.settle(decision, req, tx);
+      return;
+    }
+    // A shared store decides checks 12-14 (after authentication): 100 Trying first, so the
+    // transaction absorbs retransmissions and answers a CANCEL (487) while we wait.
+    tx.reply(100, this.options.tryingReason);
+    this.stats.pending++;
+    decision.then(
+      (d) => {
+        this.stats.pending--;
+        this.settleLater(d, req, tx);
+      },
+      (err: unknown) => {
+        // a bug (the stores answer failures as values): refuse rather than leave the INVITE hanging
+        this.stats.pending--;
+        this.options.logger.error({ err }, 'admission failed');
+        tx.reply(500, 'Server Internal Error');
+      },
+    );
+  }
+
+  /**
+   * A decision that came after a wait. If the INVITE's transaction no longer
+   * takes a response (CANCELed, timed out, transport gone), the decision is
+   * still counted, and an admitted call's lease is released at once: it never
+   * leaks.
+   */
+  private settleLater(decision: AdmissionDecision, req: SipRequest, tx: InviteServerTransaction): void {
+    if (tx.open && !tx.cancelled) {
+      this.settle(decision, req, tx);
+      return;
+    }
+    this.stats.abandoned++;
+    this.events.emit('decision', decision, req);
+    if (decision.kind === 'admit') decision.lease.release('canceled');
   }
 
   private settle(decision: AdmissionDecision, req: SipRequest, tx: InviteServerTransaction): void {

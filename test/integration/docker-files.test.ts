@@ -240,6 +240,72 @@ function composeProblems(compose: Rec, config: Config): string[] {
 }
 
 // ---------------------------------------------------------------------------------------------
+// the shared-limits profile: Redis, two gateways with docker/trunkgate.shared.yaml, one SIP address
+
+const SHARED_PROFILE = 'shared-limits';
+
+/** The `server host:port;` lines of each nginx stream upstream. */
+function nginxUpstreams(conf: string): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const m of conf.matchAll(/upstream\s+(\S+)\s*\{([^}]*)\}/g)) {
+    out.set(m[1] as string, [...(m[2] as string).matchAll(/server\s+([^\s;]+)\s*;/g)].map((x) => x[1] as string));
+  }
+  return out;
+}
+
+function sharedProfileProblems(compose: Rec, nginxConf: string, prom: Rec): string[] {
+  const problems: string[] = [];
+  const services = rec(compose['services']);
+  const inProfile = Object.entries(services).filter(([, v]) => arr(rec(v)['profiles']).includes(SHARED_PROFILE));
+  const names = inProfile.map(([k]) => k);
+  const redis = inProfile.find(([, v]) => String(rec(v)['image']).startsWith('redis:') || String(rec(v)['image']).startsWith('valkey/'));
+  if (redis === undefined) return [`no Redis service under profiles: ["${SHARED_PROFILE}"]`];
+  const gateways = inProfile.filter(([, v]) => commandOf(rec(v)).includes('--config') && String(rec(v)['image']).startsWith('trunkgate'));
+  if (gateways.length < 2) problems.push(`expected two gateways in the ${SHARED_PROFILE} profile, found ${gateways.length}`);
+  const hostnames = new Set<string>();
+  let sipPort: number | undefined;
+  for (const [name, v] of gateways) {
+    const service = rec(v);
+    const configPath = argAfter(commandOf(service), '--config')?.[0] ?? '';
+    const host = hostPathOf(service, configPath);
+    if (host === undefined || !existsSync(host)) {
+      problems.push(`${name}: --config ${configPath} is not a mounted file`);
+      continue;
+    }
+    const r = loadConfigFile(host);
+    if (!r.ok) {
+      problems.push(`${name}: ${configPath} is not a valid config`);
+      continue;
+    }
+    const store = r.config.limits.store;
+    if (store === 'memory') problems.push(`${name}: limits.store is memory: the gateways would not share limits`);
+    else if (new URL(store).hostname !== redis[0]) problems.push(`${name}: limits.store ${store} does not name the Redis service ${redis[0]}`);
+    const instance = str(service['hostname']) ?? name;
+    if (hostnames.has(instance)) problems.push(`${name}: hostname ${instance} is not unique (it is the instance name)`);
+    hostnames.add(instance);
+    if (!Object.keys(rec(service['depends_on'])).includes(redis[0]) && !arr(service['depends_on']).includes(redis[0])) problems.push(`${name}: does not depend on ${redis[0]}`);
+    sipPort = portsOf(r.config).sip.udp;
+  }
+  const upstreams = nginxUpstreams(nginxConf);
+  if (upstreams.size === 0) problems.push('the balancer config has no upstream');
+  for (const [upstream, servers] of upstreams) {
+    for (const [name] of gateways) if (!servers.includes(`${name}:${sipPort}`)) problems.push(`balancer upstream ${upstream} lacks ${name}:${sipPort}`);
+    for (const server of servers) if (!names.includes(server.split(':')[0] ?? '')) problems.push(`balancer upstream ${upstream}: ${server} is not a service of the profile`);
+  }
+  const balancer = inProfile.find(([, v]) => mounts(rec(v)).some((m) => m.source === join(DOCKER, 'nginx', 'shared-limits.conf')));
+  if (balancer === undefined) problems.push('no balancer service mounts docker/nginx/shared-limits.conf');
+  else {
+    const published = publishedPorts(rec(balancer[1]));
+    for (const protocol of ['udp', 'tcp']) if (!published.some((p) => p.target === sipPort && p.protocol === protocol)) problems.push(`balancer: ${sipPort}/${protocol} is not published`);
+    const client = inProfile.find(([, v]) => commandOf(rec(v)).includes('-sf'));
+    if (client !== undefined && !commandOf(rec(client[1])).includes(`${balancer[0]}:${sipPort}`)) problems.push(`${client[0]}: does not target ${balancer[0]}:${sipPort}`);
+  }
+  const targets = arr(prom['scrape_configs']).flatMap((j) => arr(rec(j)['static_configs']).flatMap((c) => arr(rec(c)['targets']).map(String)));
+  for (const [name] of gateways) if (!targets.some((t) => t.startsWith(`${name}:`))) problems.push(`prometheus does not scrape ${name}`);
+  return problems;
+}
+
+// ---------------------------------------------------------------------------------------------
 // prometheus.yml and the Grafana provisioning
 
 function prometheusProblems(prom: Rec, compose: Rec, httpPort: number): string[] {
@@ -733,6 +799,36 @@ describe('docker/compose.yaml', () => {
   it('publishes 5060/udp, 5060/tcp and 8080 for trunkgate', () => {
     const ports = publishedPorts(rec(rec(loadCompose()['services'])['trunkgate'])).map((p) => `${p.target}/${p.protocol}`);
     expect(ports).toEqual(expect.arrayContaining(['5060/udp', '5060/tcp', '8080/tcp']));
+  });
+});
+
+describe('the shared-limits profile (docs/running-several-instances.md)', () => {
+  const SHARED_CONFIG = join(DOCKER, 'trunkgate.shared.yaml');
+  const nginx = (): string => text(join(DOCKER, 'nginx', 'shared-limits.conf'));
+
+  it('runs Redis and two gateways with distinct instance names sharing it, behind one balanced SIP address, each scraped', () => {
+    expect(sharedProfileProblems(loadCompose(), nginx(), loadPrometheus())).toEqual([]);
+  });
+
+  it('docker/trunkgate.shared.yaml is the docker config plus limits in Redis', () => {
+    const shared = loadValid(SHARED_CONFIG);
+    const docker = loadValid(DOCKER_CONFIG);
+    expect(shared.limits.store).not.toBe('memory');
+    expect({ ...shared, limits: docker.limits }, 'update docker/trunkgate.shared.yaml along with trunkgate.docker.yaml').toEqual(docker);
+  });
+
+  it('a profile that drops a gateway from the balancer, points a gateway at no Redis, or reuses a hostname fails', () => {
+    const compose = loadCompose();
+    expect(sharedProfileProblems(compose, nginx().replace(/server gw-b:5060;/g, ''), loadPrometheus()).join('\n')).toContain('lacks gw-b:5060');
+    const sameHost = clone(compose);
+    rec(rec(sameHost['services'])['gw-b'])['hostname'] = 'gw-a';
+    expect(sharedProfileProblems(sameHost, nginx(), loadPrometheus()).join('\n')).toContain('is not unique');
+    const noRedis = clone(compose);
+    delete rec(noRedis['services'])['redis'];
+    expect(sharedProfileProblems(noRedis, nginx(), loadPrometheus())).toEqual([`no Redis service under profiles: ["${SHARED_PROFILE}"]`]);
+    const memory = clone(compose);
+    rec(rec(memory['services'])['gw-a'])['volumes'] = [`${DOCKER_CONFIG}:/app/docker/trunkgate.shared.yaml:ro`];
+    expect(sharedProfileProblems(memory, nginx(), loadPrometheus()).join('\n')).toContain('limits.store is memory');
   });
 });
 

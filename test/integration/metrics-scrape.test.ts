@@ -8,7 +8,7 @@ import { connect } from 'node:net';
 import { register as globalRegistry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Gateway, VERSION } from '../../src/gateway.js';
-import { METRIC_LIST } from '../../src/metrics/definitions.js';
+import { INSTANCE_LABEL, METRIC_LIST } from '../../src/metrics/definitions.js';
 import { sipTarget, startTestGateway } from '../support/gateway.js';
 import { adminClient, parseSamples, sampleValue } from '../support/http.js';
 import { pbxScenario } from '../support/scenarios.js';
@@ -92,15 +92,16 @@ describe('/metrics of a running gateway', () => {
     expect(sampleValue(ta, 'trunkgate_sip_messages_total', { direction: 'in', transport: 'udp', kind: 'INVITE' })).toBe(1);
     expect(sampleValue(tb, 'trunkgate_sip_messages_total', { direction: 'in', transport: 'udp', kind: 'INVITE' })).toBeUndefined();
 
-    // every sample carries exactly the labels of its table entry (histograms add `le` to buckets)
+    // every sample carries exactly the labels of its table entry (histograms add `le` to buckets), and the instance's name
     for (const s of parseSamples(ta)) {
       if (!s.name.startsWith('trunkgate_')) continue;
       const def = METRIC_LIST.find(
         (m) => s.name === m.name || (m.type === 'histogram' && /^(.*)_(bucket|sum|count)$/.exec(s.name)?.[1] === m.name),
       );
       expect(def, `sample ${s.name} has no table entry`).toBeDefined();
-      const expected = [...(def?.labels ?? []), ...(s.name.endsWith('_bucket') ? ['le'] : [])].sort();
+      const expected = [...(def?.labels ?? []), INSTANCE_LABEL, ...(s.name.endsWith('_bucket') ? ['le'] : [])].sort();
       expect(Object.keys(s.labels).sort(), s.name).toEqual(expected);
+      expect(s.labels[INSTANCE_LABEL], s.name).toBe(a.config.instance);
     }
   });
 });

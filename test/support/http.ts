@@ -93,9 +93,9 @@ export function parseSamples(text: string): PromSample[] {
 /** The value of the one sample with this name and exactly these labels; undefined when absent. */
 export function sampleValue(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
   const wanted = Object.entries(labels);
-  const found = parseSamples(text).filter(
-    (s) => s.name === name && Object.keys(s.labels).length === wanted.length && wanted.every(([k, v]) => s.labels[k] === v),
-  );
+  // every series carries the gateway's `instance` label: it counts only when the caller names it
+  const counted = (s: { labels: Record<string, string> }): number => Object.keys(s.labels).filter((k) => k !== 'instance' || 'instance' in labels).length;
+  const found = parseSamples(text).filter((s) => s.name === name && counted(s) === wanted.length && wanted.every(([k, v]) => s.labels[k] === v));
   if (found.length > 1) throw new Error(`${found.length} samples of ${name} match ${JSON.stringify(labels)}`);
   return found[0]?.value;
 }

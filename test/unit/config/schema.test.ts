@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { type ConfigProblem, DEFAULT_CONFIG_PATH, loadConfigFile, parseConfigText, validateConfig } from '../../../src/config/load.js';
-import { type Config, crossCheck } from '../../../src/config/schema.js';
+import { type Config, crossCheck, defaultInstanceName } from '../../../src/config/schema.js';
 
 function valid(raw: unknown): Config {
   const r = validateConfig(raw);
@@ -90,6 +90,8 @@ describe('defaults are explicit (SPEC §7.2)', () => {
         digest: { algorithms: ['MD5'], requireUriMatch: true, maxFailures: 10, failureWindowSeconds: 60, banSeconds: 600 },
         sourceRateLimit: { enabled: false, requestsPerSecond: 50, burst: 100, blockSeconds: 30 },
       },
+      limits: { store: 'memory', onStoreFailure: 'closed', leaseTtlMs: 30_000, storeTimeoutMs: 500, keyPrefix: 'trunkgate' },
+      instance: defaultInstanceName(),
     });
   });
 

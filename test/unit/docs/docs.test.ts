@@ -109,6 +109,8 @@ describe('docs/alerts.md', () => {
     32208: '488',
     32209: '403',
     32216: '403',
+    99101: '503',
+    99102: 'lease',
   };
   const codes = Object.keys(ALERTS).map((c) => Number(c) as AlertCode);
 

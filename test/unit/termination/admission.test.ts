@@ -7,6 +7,7 @@ import { validateConfig } from '../../../src/config/load.js';
 import type { Region } from '../../../src/config/schema.js';
 import { ManualClock } from '../../../src/limits/clock.js';
 import { ConcurrencyTracker, type CallLease } from '../../../src/limits/concurrency.js';
+import { MemoryLimitStore } from '../../../src/limits/limit-store.js';
 import { E164, numberMatches } from '../../../src/numbers/number-patterns.js';
 import { type SipRequest, parseMessage } from '../../../src/sip/message/index.js';
 import {
@@ -109,14 +110,17 @@ function env(configure?: (r: RawConfig) => void): Env {
   const auth = new DigestGuard(digest, clock, new AlertLog(100, () => clock.now()));
   const ctx: AdmissionContext = {
     directory,
-    tracker,
-    clock,
+    limits: new MemoryLimitStore(tracker, clock),
     auth,
     cpsFor: (t, region: Region) => t.config.cps[region] ?? t.config.cps.default,
   };
   const decide = (req: SipRequest): AdmissionDecision => {
     const match = identify(req, directory);
-    return match === undefined ? unknownDomain(directory) : admit(req, match, ctx);
+    if (match === undefined) return unknownDomain(directory);
+    const d = admit(req, match, ctx);
+    // the memory store decides at once: no promise on the hot path
+    if (d instanceof Promise) throw new Error('admission with the memory store returned a promise');
+    return d;
   };
   return {
     directory,

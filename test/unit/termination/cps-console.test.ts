@@ -184,6 +184,8 @@ describe('CpsConsole: the settings made through the HTTP API, on a manual clock'
   it('a refused change leaves the CPS alone, raises alert 21251 and returns the catalogue error', () => {
     const { console, trunk, alerts } = setup('individual-pcp');
     const r = console.change(trunk(), { region: 'us1', cps: 2 }, 5);
+    // in memory the change is decided at once (a promise only with a shared store)
+    if (r instanceof Promise) throw new Error('a promise from the memory Console');
     expect(r.ok).toBe(false);
     if (r.ok) return;
     expect(r.error.code).toBe(21251);
@@ -193,9 +195,9 @@ describe('CpsConsole: the settings made through the HTTP API, on a manual clock'
     expect(alerts.list().map((a) => [a.code, a.trunk])).toEqual([[21251, 'acme']]);
   });
 
-  it('a decrease for next month waits until the 1st (UTC), then applies by itself', () => {
+  it('a decrease for next month waits until the 1st (UTC), then applies by itself', async () => {
     const { console, trunk, clock } = setup();
-    console.change(trunk(), { region: 'us1', cps: 5 }, 5);
+    await console.change(trunk(), { region: 'us1', cps: 5 }, 5);
     const r = console.change(trunk(), { region: 'us1', cps: 2, effective: 'next-month' }, 5);
     expect(r).toEqual({ ok: true, value: { cps: 5, source: 'console', pending: { cps: 2, effectiveAtMs: NEXT_MONTH } } });
     clock.set(NEXT_MONTH - 1);
@@ -204,9 +206,9 @@ describe('CpsConsole: the settings made through the HTTP API, on a manual clock'
     expect(console.inForce(trunk(), 'us1')).toEqual({ cps: 2, source: 'console', pending: undefined });
   });
 
-  it('survives a reload (the scopes are handed on) and vanishes with the trunk', () => {
+  it('survives a reload (the scopes are handed on) and vanishes with the trunk', async () => {
     const { console, trunk, directory, result } = setup();
-    console.change(trunk(), { region: 'us1', cps: 4 }, 5);
+    await console.change(trunk(), { region: 'us1', cps: 4 }, 5);
     const reloaded = new Directory({ ...result.config, trunks: result.config.trunks.map((t) => ({ ...t, cps: { default: 3 } })) }, directory);
     expect(console.inForce(trunk(reloaded), 'us1')).toMatchObject({ cps: 4, source: 'console' });
     expect(console.inForce(trunk(reloaded), 'ie1')).toMatchObject({ cps: 3, source: 'config' });
