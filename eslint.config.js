@@ -29,8 +29,10 @@ const LAYERS = {
   b2bua: ['sip', 'limits', 'media', 'alerts', 'config', 'termination', 'pstn'],
   // observers: they read the layers' events and state
   metrics: ['sip', 'limits', 'alerts', 'config', 'termination', 'b2bua'],
+  // watching calls: message store, pcap, HEP, logs; they read the layers' events
+  observability: ['sip', 'limits', 'alerts', 'config', 'termination', 'b2bua'],
   // the admin API reads state; it owns none
-  http: ['sip', 'limits', 'numbers', 'media', 'alerts', 'errors', 'config', 'termination', 'pstn', 'b2bua', 'metrics'],
+  http: ['sip', 'limits', 'numbers', 'media', 'alerts', 'errors', 'config', 'termination', 'pstn', 'b2bua', 'metrics', 'observability'],
 };
 const LEAF_FILES = { errors: 'src/errors.ts' };
 const pathOf = (layer) => LEAF_FILES[layer] ?? `src/${layer}`;
@@ -71,6 +73,11 @@ export default tseslint.config(
         { paths: [{ name: 'sip.js', message: 'sip.js is a test UA only: keep it out of src/ (too slow for the hot path).' }] },
       ],
     },
+  },
+  {
+    // the status page's script runs in the browser, as a classic script
+    files: ['status-page/**/*.js'],
+    languageOptions: { globals: { ...globals.browser }, sourceType: 'script' },
   },
   {
     files: ['src/**/*.ts'],

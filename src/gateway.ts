@@ -21,6 +21,7 @@ import { startHttpServer } from './http/server.js';
 import { type Clock, systemClock } from './limits/clock.js';
 import { ConcurrencyTracker } from './limits/concurrency.js';
 import { GatewayMetrics } from './metrics/metrics.js';
+import { Observability } from './observability/observability.js';
 import { metricsSources } from './metrics/sources.js';
 import { PstnEmulator } from './pstn/emulator.js';
 import { RtpSink } from './pstn/rtp-sink.js';
@@ -66,6 +67,8 @@ export class Gateway {
   readonly registry = new Registry();
   readonly metrics: GatewayMetrics;
   readonly admin: Admin;
+  /** The message store, HEP export, refusal and SIP trace logs, the status page's figures. */
+  readonly observability: Observability;
   /** Shutting down: new INVITEs get 503 with Retry-After, /readyz 503. */
   draining = false;
   private current: { config: Config; directory: Directory; context: AdmissionContext };
@@ -104,12 +107,14 @@ export class Gateway {
     const sources = metricsSources({ directory, cpsConsole: this.cpsConsole, tracker: this.tracker, frontDoor: this.frontDoor, transactions: this.transactions, alerts: this.alerts });
     const events = { transport: this.transport.events, frontDoor: this.frontDoor.events, b2bua: this.b2bua.events };
     this.metrics = new GatewayMetrics(this.registry, sources, events, VERSION);
+    this.observability = new Observability({ config: config.observability, log, now: () => clock.now(), ...events });
     this.admin = new Admin({
       directory,
       b2bua: this.b2bua,
       alerts: this.alerts,
       cpsConsole: this.cpsConsole,
       registry: this.registry,
+      observability: this.observability,
       clock,
       ready: () => this.started && !this.draining,
       reload: () => this.reload(),
@@ -151,6 +156,7 @@ export class Gateway {
     await this.rtp.start();
     try {
       await this.transport.start();
+      this.observability.start();
       if (this.options.http ?? true) {
         this.http = await startHttpServer(this.admin, { ...httpListenAddress(this.config), token: this.config.http.token, logger: this.log.child({ layer: 'http' }) });
       }
@@ -185,6 +191,7 @@ export class Gateway {
     this.transactions.terminateAll();
     await this.http?.app.close();
     this.http = undefined;
+    await this.observability.stop();
     await this.transport.stop();
     await this.rtp.stop();
     this.started = false;
@@ -200,6 +207,7 @@ export class Gateway {
     this.current = this.compile(config);
     this.transactions.timerConfig = { ...config.sip.timers };
     this.emulator.updateConfig(config.pstn);
+    this.observability.applyConfig(config.observability).catch((err: unknown) => this.log.error({ err }, 'applying the observability settings failed'));
     return warnings;
   }
 

@@ -6,6 +6,7 @@
 import type { Alert } from '../alerts/alert-log.js';
 import type { Result } from '../errors.js';
 import type { CpsChangeBody } from './bodies.js';
+import type { ObservabilityApi } from './observability-views.js';
 
 export interface RegionCpsView {
   region: string;
@@ -57,6 +58,8 @@ export interface ReloadView {
 }
 
 export interface AdminApi {
+  /** Calls' SIP messages, pcap, and the status page's snapshot. */
+  readonly observability: ObservabilityApi;
   /** Prometheus text and its content type. */
   scrape(): Promise<{ contentType: string; body: string }>;
   /** Listening and not draining. */

@@ -13,6 +13,8 @@ import type { CpsConsole } from '../termination/cps-console.js';
 import type { CompiledTrunk, Directory } from '../termination/directory.js';
 import type { AdminApi, CallView, ReloadView, TrunkView } from './admin-api.js';
 import type { CpsChangeBody } from './bodies.js';
+import { type ObservabilityApi, ObservabilityViews } from './observability-views.js';
+import type { Observability } from '../observability/observability.js';
 
 export interface AdminParts {
   /** The compiled configuration in force (swapped on reload). */
@@ -21,13 +23,22 @@ export interface AdminParts {
   alerts: AlertLog;
   cpsConsole: CpsConsole;
   registry: Registry;
+  observability: Observability;
   clock: Clock;
   ready(): boolean;
   reload(): Result<ReloadView>;
 }
 
 export class Admin implements AdminApi {
-  constructor(private readonly parts: AdminParts) {}
+  readonly observability: ObservabilityApi;
+
+  constructor(private readonly parts: AdminParts) {
+    this.observability = new ObservabilityViews(
+      parts.observability,
+      { trunks: () => this.trunks(), calls: () => this.calls(), alerts: () => parts.alerts.list(), now: () => parts.clock.now() },
+      () => parts.directory().config.observability.messageStore.maxCalls,
+    );
+  }
 
   async scrape(): Promise<{ contentType: string; body: string }> {
     return { contentType: this.parts.registry.contentType, body: await this.parts.registry.metrics() };

@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import { type TrunkgateError, errorOf } from '../errors.js';
 import type { AdminApi } from './admin-api.js';
 import { AlertsQuerySchema, CPS_CHANGE_EXAMPLE, CpsChangeBodySchema, describeIssues } from './bodies.js';
+import { observabilityRoutes, statusPageRoutes } from './observability-routes.js';
 
 export interface HttpOptions {
   host: string;
@@ -100,6 +101,7 @@ export function buildHttpServer(api: AdminApi, options: HttpOptions): FastifyIns
   });
   app.get('/healthz', () => ({ status: 'ok' }));
   app.get('/readyz', (_req, reply) => (api.ready() ? { status: 'ready' } : reply.code(503).send({ status: 'draining' })));
+  statusPageRoutes(app);
 
   app.register(
     (v1, _opts, done) => {
@@ -139,6 +141,7 @@ export function buildHttpServer(api: AdminApi, options: HttpOptions): FastifyIns
         const result = api.reload();
         return result.ok ? result.value : send(reply, result.error);
       });
+      observabilityRoutes(v1, api.observability);
       done();
     },
     { prefix: '/v1' },

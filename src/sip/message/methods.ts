@@ -57,3 +57,17 @@ export function wireKind(wire: Buffer): MessageKind {
   if (space <= 0 || space > 16) return 'other';
   return methodKind(wire.toString('latin1', 0, space));
 }
+
+const CALL_ID_LINE = /\r\n(?:call-id|i)[ \t]*:[ \t]*([^\r\n]*)/i;
+
+/**
+ * The Call-ID of serialized message bytes ('' when there is none), read from
+ * the header section without parsing the message: for bytes sent again
+ * (retransmissions), where no parsed message is at hand.
+ */
+export function wireCallId(wire: Buffer): string {
+  let end = wire.indexOf('\r\n\r\n');
+  if (end === -1) end = wire.length;
+  const m = CALL_ID_LINE.exec(wire.toString('latin1', 0, end));
+  return m === null ? '' : (m[1] as string).trim();
+}

@@ -26,6 +26,7 @@ import {
   serializeMessage,
   statusClass,
   validateMessage,
+  wireCallId,
   wireKind,
 } from '../message/index.js';
 import { bareHost } from '../message/uri.js';
@@ -35,6 +36,8 @@ import { PROTOCOLS } from './protocols.js';
 import type {
   BoundListener,
   Destination,
+  Direction,
+  Endpoint,
   Flow,
   MessageReceiver,
   SendErrorCallback,
@@ -175,13 +178,35 @@ export class TransportLayer implements SipTransport {
   send(msg: SipMessage, dest: Destination, onError?: SendErrorCallback): Buffer {
     const buf = serializeMessage(msg);
     this.events.emit('message', 'out', dest.transport, msg.isRequest ? methodKind(msg.method) : statusClass(msg.status));
+    // the hot path pays for the wire event only while something listens (a capture, HEP, a trace log)
+    if (this.events.listenerCount('wire') > 0) this.emitWireOut(buf, dest, msg.callId, msg);
     this.protocolFor(dest).send(buf, dest, onError);
     return buf;
   }
 
   resend(wire: Buffer, dest: Destination, onError?: SendErrorCallback): void {
     this.events.emit('message', 'out', dest.transport, wireKind(wire));
+    if (this.events.listenerCount('wire') > 0) this.emitWireOut(wire, dest, wireCallId(wire), undefined);
     this.protocolFor(dest).send(wire, dest, onError);
+  }
+
+  /**
+   * Our end of a message we send: the listener it leaves from (for a stream
+   * connection we opened, its listener stands in for the ephemeral port).
+   */
+  private emitWireOut(bytes: Buffer, dest: Destination, callId: string, message: SipMessage | undefined): void {
+    const listener = this.protocols.get(dest.transport)?.listeners.find((l) => l.family === (dest.address.includes(':') ? 'IPv6' : 'IPv4'));
+    const source: Endpoint = listener === undefined ? { address: '0.0.0.0', port: 0 } : { address: this.advertise(listener.address), port: listener.port };
+    this.emitWire('out', dest.transport, source, { address: dest.address, port: dest.port }, bytes, callId, message);
+  }
+
+  private emitWire(direction: Direction, transport: TransportName, source: Endpoint, destination: Endpoint, bytes: Buffer, callId: string, message: SipMessage | undefined): void {
+    try {
+      this.events.emit('wire', { direction, transport, source, destination, bytes, callId, message });
+    } catch (err) {
+      // an observer's bug must not stop the message
+      this.log?.error({ err }, 'a wire observer threw');
+    }
   }
 
   private protocolFor(dest: Destination): Protocol {
@@ -251,10 +276,13 @@ export class TransportLayer implements SipTransport {
     }
     if (msg.isRequest) {
       this.events.emit('message', 'in', transport, methodKind(msg.method));
-      stampReceived(msg, source);
     } else {
       this.events.emit('message', 'in', transport, statusClass(msg.status));
     }
+    if (this.events.listenerCount('wire') > 0) {
+      this.emitWire('in', transport, { address: source.address, port: source.port }, { address: this.advertise(source.localAddress), port: source.localPort }, buf, msg.callId, msg);
+    }
+    if (msg.isRequest) stampReceived(msg, source);
     try {
       this.receiver?.receive(msg);
     } catch (err) {
