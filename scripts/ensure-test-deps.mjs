@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // The tests drive trunkgate with real peers: SIPp (Debian package
-// sip-tester) and a real Prometheus server (Debian package prometheus).
+// sip-tester), a real Prometheus server and promtool (Debian package
+// prometheus), Wireshark's tshark to read the pcap files (tshark) and headless
+// Chromium for the status page (chromium).
 // When one is missing this installs it (root with apt only); otherwise it
 // stops and says how to install it. Tests never skip silently.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -8,6 +10,9 @@ import { execFileSync, spawnSync } from 'node:child_process';
 const NEEDED = [
   { command: 'sipp', debian: 'sip-tester', other: ['macOS: brew install sipp', 'source: https://github.com/SIPp/sipp (cmake)'] },
   { command: 'prometheus', debian: 'prometheus', other: ['macOS: brew install prometheus', 'binaries: https://prometheus.io/download/'] },
+  { command: 'promtool', debian: 'prometheus', other: ['macOS: brew install prometheus (promtool comes with it)'] },
+  { command: 'tshark', debian: 'tshark', other: ['macOS: brew install wireshark'] },
+  { command: 'chromium', debian: 'chromium', other: ['macOS: set CHROMIUM_PATH to a Chromium or Chrome binary'] },
 ];
 
 function have(cmd) {
@@ -18,7 +23,7 @@ const missing = NEEDED.filter((n) => !have(n.command));
 if (missing.length > 0) {
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   if (isRoot && have('apt-get')) {
-    const packages = missing.map((n) => n.debian).join(' ');
+    const packages = [...new Set(missing.map((n) => n.debian))].join(' ');
     console.log(`installing what the tests need: ${packages} …`);
     try {
       execFileSync('sh', ['-c', `apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ${packages}`], { stdio: 'inherit' });

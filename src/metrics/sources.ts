@@ -42,5 +42,6 @@ export function metricsSources(p: SourceParts): MetricsSources {
     transactions: () => p.transactions.size,
     transactionStats: () => p.transactions.stats,
     alertCounts: () => p.alerts.counts,
+    trunkNames: () => p.directory().trunks.keys(),
   };
 }
