@@ -5,11 +5,11 @@
  *   trunkgate check-config FILE                   validate a configuration file
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import pino from 'pino';
 import { type ConfigResult, DEFAULT_CONFIG_PATH, formatProblems, readConfigRaw, validateConfig } from './config/load.js';
 import { applyOverrides } from './config/overrides.js';
 import { ERRORS, TrunkgateError } from './errors.js';
 import { createGateway } from './gateway.js';
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel, createLogger } from './observability/logger.js';
 import { ListenError } from './sip/transport/index.js';
 
 function collect(value: string, previous: string[] | undefined): string[] {
@@ -36,7 +36,8 @@ interface StartOptions {
   route?: string;
   sipListen?: string[];
   httpListen?: string;
-  logLevel: string;
+  logLevel: LogLevel;
+  logFormat: LogFormat;
 }
 
 async function start(opts: StartOptions): Promise<number> {
@@ -58,10 +59,7 @@ async function start(opts: StartOptions): Promise<number> {
     process.stderr.write(`trunkgate: the configuration has ${result.problems.length} problem(s) (${path} with the command-line overrides):\n${formatProblems(result.problems)}\n`);
     return 1;
   }
-  const logger = pino({
-    level: opts.logLevel,
-    redact: { paths: ['*.authorization', '*.proxyAuthorization', '*.password', 'config.trunks[*].auth.credentials'], censor: '[redacted]' },
-  });
+  const logger = createLogger({ level: opts.logLevel, format: opts.logFormat });
   // A reload reads the file again and applies the same command-line overrides.
   const reloadConfig = (): ConfigResult => {
     const again = readConfigRaw(path);
@@ -92,11 +90,17 @@ async function start(opts: StartOptions): Promise<number> {
     process.stderr.write(`trunkgate: ${known.message}\n`);
     return 1;
   }
-  const listening = gateway.listeners.map((l) => `${l.transport}://${l.family === 'IPv6' ? `[${l.address}]` : l.address}:${l.port}`);
-  const http = gateway.httpAddress;
-  process.stdout.write(`trunkgate listening on ${listening.join(', ')}; HTTP on ${http === undefined ? '-' : `http://${http.host}:${http.port}`} (config: ${path})\n`);
-  const trunks = result.config.trunks.map((t) => `${t.name}.${result.config.sip.domainSuffix}`);
-  if (trunks.length > 0) process.stdout.write(`trunks: ${trunks.join(', ')}\n`);
+  // The banner is for a person: on stderr, so stdout stays the log alone (a JSON log stays parseable
+  // with jq); --log-level silent is silent. The log has the same facts as its 'trunkgate listening' line.
+  if (opts.logLevel !== 'silent') {
+    const listening = gateway.listeners.map((l) => `${l.transport}://${l.family === 'IPv6' ? `[${l.address}]` : l.address}:${l.port}`);
+    const http = gateway.httpAddress;
+    const httpUrl = http === undefined ? undefined : `http://${http.host.includes(':') ? `[${http.host}]` : http.host}:${http.port}`;
+    process.stderr.write(`trunkgate listening on ${listening.join(', ')}; HTTP on ${httpUrl ?? '-'} (config: ${path})\n`);
+    const trunks = result.config.trunks.map((t) => `${t.name}.${result.config.sip.domainSuffix}`);
+    if (trunks.length > 0) process.stderr.write(`trunks: ${trunks.join(', ')}\n`);
+    if (httpUrl !== undefined) process.stderr.write(`status page: ${httpUrl}/\n`);
+  }
 
   up = true;
   const signal = await new Promise<string>((resolve) => {
@@ -152,7 +156,8 @@ async function main(argv: string[]): Promise<number> {
     .option('--route <uri>', 'far leg of the first trunk: builtin, or sip:HOST:PORT[;transport=tcp]')
     .option('--sip-listen <url>', 'SIP listen address, e.g. udp://127.0.0.1:5060 (repeatable)', collect)
     .option('--http-listen <host:port>', 'HTTP listen address (metrics and admin API)')
-    .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'))
+    .addOption(new Option('--log-level <level>', 'log level (trace adds every SIP message)').choices(LOG_LEVELS).default('info'))
+    .addOption(new Option('--log-format <format>', 'pretty (for people), json (for jq and log shippers), or auto: pretty when stdout is a terminal').choices(LOG_FORMATS).default('auto'))
     .showHelpAfterError()
     .action(async (opts: StartOptions) => {
       exitCode = await start(opts);
