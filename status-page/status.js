@@ -213,12 +213,15 @@ function drawLadder(messages) {
   // one column per address:port, in order of appearance; ours are named trunkgate
   const columns = [];
   const ours = new Set();
+  const peers = new Map(); // a peer's column: PBX on leg A, carrier on leg B
   const key = (e) => (e.address.includes(':') ? `[${e.address}]:${e.port}` : `${e.address}:${e.port}`);
   for (const m of messages) {
     for (const e of [m.source, m.destination]) if (!columns.includes(key(e))) columns.push(key(e));
     ours.add(key(m.direction === 'in' ? m.destination : m.source));
+    const peer = key(m.direction === 'in' ? m.source : m.destination);
+    if (!peers.has(peer)) peers.set(peer, m.leg === 'a' ? 'PBX' : 'carrier');
   }
-  const colWidth = 230;
+  const colWidth = 270;
   const left = 90;
   const top = 50;
   const row = 30;
@@ -227,7 +230,7 @@ function drawLadder(messages) {
   const root = svg('svg', { width, height, viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-label': 'SIP ladder' });
   const x = (c) => left + colWidth * columns.indexOf(c) + colWidth / 2;
   for (const c of columns) {
-    root.append(svg('text', { x: x(c), y: 18, 'text-anchor': 'middle', 'font-weight': 'bold' }, ours.has(c) ? 'trunkgate' : 'peer'));
+    root.append(svg('text', { x: x(c), y: 18, 'text-anchor': 'middle', 'font-weight': 'bold' }, ours.has(c) ? 'trunkgate' : (peers.get(c) ?? 'peer')));
     root.append(svg('text', { x: x(c), y: 34, 'text-anchor': 'middle', fill: '#6b7385' }, c));
     root.append(svg('line', { x1: x(c), y1: top - 8, x2: x(c), y2: height - 10, stroke: '#c5cad3', 'stroke-dasharray': '4 3' }));
   }

@@ -250,3 +250,33 @@ describe('HEP v3 export (observability.hep)', () => {
     }
   });
 });
+
+describe('GET /v1/status/events (server-sent events)', () => {
+  it('sends a snapshot at once and every second; stopping the gateway ends the stream instead of waiting for the client', async () => {
+    gateway = await startTestGateway();
+    const g = gateway;
+    const res = await fetch(`${adminClient(g).base}/v1/status/events`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+    const reader = (res.body as ReadableStream<Uint8Array>).pipeThrough(new TextDecoderStream()).getReader();
+    let text = '';
+    while ((text.match(/\n\n/g) ?? []).length < 2) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`the stream ended early: ${text}`);
+      text += value;
+    }
+    const events = text.split('\n\n').filter((e) => e !== '');
+    expect(events[0]).toMatch(/^id: 1\nevent: status\ndata: \{/);
+    expect(events[1]).toMatch(/^id: 2\nevent: status\ndata: \{/);
+    const snapshot = JSON.parse((events[0] as string).split('\ndata: ')[1] as string) as StatusView;
+    expect(snapshot.trunks.map((t) => t.name)).toEqual(['demo']);
+    expect(snapshot.trunks[0]?.regions[0]).toEqual({ region: 'us1', cpsLimit: 100_000, offeredPerSecond: 0, admittedPerSecond: 0, activeCalls: 0 });
+    const stopped = g.stop().then(() => 'stopped');
+    gateway = undefined;
+    for (;;) {
+      const { done } = await reader.read();
+      if (done) break;
+    }
+    expect(await stopped).toBe('stopped');
+  });
+});
