@@ -63,8 +63,12 @@ function fill(tableId, rows, columns) {
   for (const r of rows) body.append(r);
 }
 
+function short(s, n = 14) {
+  return s.length > n + 1 ? `${s.slice(0, n)}…` : s;
+}
+
 function callLink(id, label) {
-  return el('a', { 'data-call': id, onclick: () => showLadder(id) }, label ?? id);
+  return el('a', { 'data-call': id, title: id, onclick: () => showLadder(id) }, label ?? short(id));
 }
 
 function outcomeText(o) {
@@ -112,14 +116,14 @@ function render(s) {
     s.recentCalls.map((c) => {
       const key = c.id ?? c.callIds[0];
       const status = c.outcome.kind === 'refused' ? `status-${String(c.outcome.status)[0]}` : c.outcome.kind === 'dropped' ? 'status-0' : '';
-      return el('tr', {}, el('td', {}, time(c.startedAt)), el('td', {}, callLink(key, c.id ?? `Call-ID ${c.callIds[0].slice(0, 18)}`)), el('td', {}, c.trunk ?? '—'), el('td', {}, c.from ?? ''), el('td', {}, c.to ?? ''), el('td', { class: status }, outcomeText(c.outcome)), el('td', {}, String(c.messageCount)));
+      return el('tr', {}, el('td', {}, time(c.startedAt)), el('td', {}, callLink(key, c.id === null ? `Call-ID ${short(c.callIds[0])}` : short(c.id))), el('td', {}, c.trunk ?? '—'), el('td', {}, c.from ?? ''), el('td', {}, c.to ?? ''), el('td', { class: status }, outcomeText(c.outcome)), el('td', {}, String(c.messageCount)));
     }),
     7,
   );
   fill(
     'refusals',
     s.refusals.map((r) =>
-      el('tr', {}, el('td', {}, time(r.time)), el('td', { class: `status-${String(r.status)[0]}` }, r.status === 0 ? 'dropped' : String(r.status)), el('td', {}, r.reason), el('td', {}, r.trunk ?? '—'), el('td', {}, r.source), el('td', { class: 'wrap' }, callLink(r.callId, r.callId.slice(0, 24)))),
+      el('tr', {}, el('td', {}, time(r.time)), el('td', { class: `status-${String(r.status)[0]}` }, r.status === 0 ? 'dropped' : String(r.status)), el('td', {}, r.reason), el('td', {}, r.trunk ?? '—'), el('td', {}, r.source), el('td', { class: 'wrap' }, callLink(r.callId, short(r.callId, 20)))),
     ),
     6,
   );
