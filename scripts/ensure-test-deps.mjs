@@ -12,7 +12,10 @@ const NEEDED = [
   { command: 'prometheus', debian: 'prometheus', other: ['macOS: brew install prometheus', 'binaries: https://prometheus.io/download/'] },
   { command: 'promtool', debian: 'prometheus', other: ['macOS: brew install prometheus (promtool comes with it)'] },
   { command: 'tshark', debian: 'tshark', other: ['macOS: brew install wireshark'] },
-  { command: 'chromium', debian: 'chromium', other: ['macOS: set CHROMIUM_PATH to a Chromium or Chrome binary'] },
+  { command: process.env.CHROMIUM_PATH ?? 'chromium', debian: 'chromium', other: ['elsewhere: set CHROMIUM_PATH to a Chromium or Chrome binary'] },
+  // the README walkthrough (run by a test) reads JSON with jq and names the pcap with file
+  { command: 'jq', debian: 'jq', other: ['macOS: brew install jq'] },
+  { command: 'file', debian: 'file', other: ['macOS: comes with the system'] },
 ];
 
 function have(cmd) {
