@@ -59,11 +59,11 @@ export interface HepIdentity {
 
 /** One HEP v3 packet. */
 export function encodeHep(p: HepPacket, id: HepIdentity): Buffer {
-  const src = ipBytes(p.source.address);
-  const dst = ipBytes(p.destination.address);
+  const src = addressBytes(p.source.address);
+  const dst = addressBytes(p.destination.address);
   const v6 = src.length === 16 || dst.length === 16;
   const ipBytesEach = v6 ? 16 : 4;
-  const nodeName = Buffer.from(id.nodeName, 'utf8');
+  const nodeName = nodeNameBytes(id.nodeName);
   const length =
     6 + // "HEP3" and the total length
     (CHUNK_HEADER + 1) * 3 + // family, protocol, protocol type
@@ -77,39 +77,51 @@ export function encodeHep(p: HepPacket, id: HepIdentity): Buffer {
   b.write('HEP3', 0, 'latin1');
   b.writeUInt16BE(length, 4);
   let at = 6;
-  const head = (type: number, bytes: number): number => {
-    b.writeUInt16BE(0, at); // vendor: generic
-    b.writeUInt16BE(type, at + 2);
-    b.writeUInt16BE(CHUNK_HEADER + bytes, at + 4);
-    return at + CHUNK_HEADER;
-  };
-  const u8 = (type: number, v: number): void => {
-    at = b.writeUInt8(v, head(type, 1));
-  };
-  const u16 = (type: number, v: number): void => {
-    at = b.writeUInt16BE(v, head(type, 2));
-  };
-  const u32 = (type: number, v: number): void => {
-    at = b.writeUInt32BE(v >>> 0, head(type, 4));
-  };
-  const bytes = (type: number, v: Buffer): void => {
-    const start = head(type, v.length);
-    at = start + v.copy(b, start);
-  };
-  u8(CHUNK.ipFamily, v6 ? AF_INET6 : AF_INET);
-  u8(CHUNK.ipProtocol, p.transport === 'udp' ? 17 : 6);
-  bytes(v6 ? CHUNK.ipv6Source : CHUNK.ipv4Source, v6 ? mapped(src) : src);
-  bytes(v6 ? CHUNK.ipv6Destination : CHUNK.ipv4Destination, v6 ? mapped(dst) : dst);
-  u16(CHUNK.sourcePort, p.source.port);
-  u16(CHUNK.destinationPort, p.destination.port);
+  at = b.writeUInt8(v6 ? AF_INET6 : AF_INET, chunkHead(b, at, CHUNK.ipFamily, 1));
+  at = b.writeUInt8(p.transport === 'udp' ? 17 : 6, chunkHead(b, at, CHUNK.ipProtocol, 1));
+  at = chunkBytes(b, at, v6 ? CHUNK.ipv6Source : CHUNK.ipv4Source, v6 ? mapped(src) : src);
+  at = chunkBytes(b, at, v6 ? CHUNK.ipv6Destination : CHUNK.ipv4Destination, v6 ? mapped(dst) : dst);
+  at = b.writeUInt16BE(p.source.port, chunkHead(b, at, CHUNK.sourcePort, 2));
+  at = b.writeUInt16BE(p.destination.port, chunkHead(b, at, CHUNK.destinationPort, 2));
   const seconds = Math.floor(p.time / 1000);
-  u32(CHUNK.timeSeconds, seconds);
-  u32(CHUNK.timeMicroseconds, Math.min(999_999, Math.round((p.time - seconds * 1000) * 1000)));
-  u8(CHUNK.protocolType, PROTOCOL_TYPE_SIP);
-  u32(CHUNK.captureId, id.captureId);
-  bytes(CHUNK.nodeName, nodeName);
-  bytes(CHUNK.payload, p.bytes);
+  at = b.writeUInt32BE(seconds >>> 0, chunkHead(b, at, CHUNK.timeSeconds, 4));
+  at = b.writeUInt32BE(Math.min(999_999, Math.round((p.time - seconds * 1000) * 1000)), chunkHead(b, at, CHUNK.timeMicroseconds, 4));
+  at = b.writeUInt8(PROTOCOL_TYPE_SIP, chunkHead(b, at, CHUNK.protocolType, 1));
+  at = b.writeUInt32BE(id.captureId >>> 0, chunkHead(b, at, CHUNK.captureId, 4));
+  at = chunkBytes(b, at, CHUNK.nodeName, nodeName);
+  chunkBytes(b, at, CHUNK.payload, p.bytes);
   return b;
+}
+
+/** Addresses as bytes, parsed once: a gateway talks to few peers (bounded: cleared when it grows large). */
+const ADDRESSES = new Map<string, Buffer>();
+function addressBytes(address: string): Buffer {
+  let b = ADDRESSES.get(address);
+  if (b === undefined) {
+    if (ADDRESSES.size >= 1024) ADDRESSES.clear();
+    b = ipBytes(address);
+    ADDRESSES.set(address, b);
+  }
+  return b;
+}
+
+let lastNodeName: { text: string; bytes: Buffer } = { text: '', bytes: Buffer.alloc(0) };
+function nodeNameBytes(text: string): Buffer {
+  if (lastNodeName.text !== text) lastNodeName = { text, bytes: Buffer.from(text, 'utf8') };
+  return lastNodeName.bytes;
+}
+
+/** A chunk's header (vendor 0, type, length with the header); returns where its value goes. */
+function chunkHead(b: Buffer, at: number, type: number, valueBytes: number): number {
+  b.writeUInt16BE(0, at);
+  b.writeUInt16BE(type, at + 2);
+  b.writeUInt16BE(CHUNK_HEADER + valueBytes, at + 4);
+  return at + CHUNK_HEADER;
+}
+
+function chunkBytes(b: Buffer, at: number, type: number, value: Buffer): number {
+  const start = chunkHead(b, at, type, value.length);
+  return start + value.copy(b, start);
 }
 
 function mapped(ip: Buffer): Buffer {
