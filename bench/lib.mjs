@@ -43,17 +43,20 @@ export async function startGatewayProcess(args) {
   let out = '';
   await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`gateway did not start: ${out}`)), 15000);
-    child.stdout.on('data', (d) => {
+    // the banner ("trunkgate listening on …") is on stderr; stdout carries the log
+    const onData = (d) => {
       out += d;
       if (out.includes('listening')) {
         clearTimeout(timer);
         resolve();
       }
-    });
-    child.stderr.on('data', (d) => (out += d));
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
     child.once('exit', (code) => reject(new Error(`gateway exited ${code}: ${out}`)));
   });
   child.stdout.resume();
+  child.stderr.resume();
   return {
     pid: child.pid,
     rssKiB() {
