@@ -58,6 +58,7 @@ export function wireKind(wire: Buffer): MessageKind {
   return methodKind(wire.toString('latin1', 0, space));
 }
 
+const CANONICAL_CALL_ID = Buffer.from('\r\nCall-ID: ', 'latin1');
 const CALL_ID_LINE = /\r\n(?:call-id|i)[ \t]*:[ \t]*([^\r\n]*)/i;
 
 /**
@@ -66,6 +67,14 @@ const CALL_ID_LINE = /\r\n(?:call-id|i)[ \t]*:[ \t]*([^\r\n]*)/i;
  * (retransmissions), where no parsed message is at hand.
  */
 export function wireCallId(wire: Buffer): string {
+  // bytes we serialized ourselves spell it `Call-ID: ` (serializeMessage): a native search finds it
+  const at = wire.indexOf(CANONICAL_CALL_ID);
+  if (at !== -1) {
+    const start = at + CANONICAL_CALL_ID.length;
+    const eol = wire.indexOf('\r\n', start);
+    const headerEnd = wire.indexOf('\r\n\r\n');
+    if (eol !== -1 && (headerEnd === -1 || at < headerEnd)) return wire.toString('latin1', start, eol).trim();
+  }
   let end = wire.indexOf('\r\n\r\n');
   if (end === -1) end = wire.length;
   const m = CALL_ID_LINE.exec(wire.toString('latin1', 0, end));

@@ -78,6 +78,8 @@ export class TransportLayer implements SipTransport {
   /** Flow watchers by `#connectionId` or `transport|address|port`. */
   private readonly flowWatchers = new Map<string, Set<(flow: Flow) => void>>();
   private started = false;
+  /** Our end of sent messages, per transport: [IPv4, IPv6], once known. */
+  private readonly wireSources = new Map<TransportName, Array<Endpoint | undefined>>();
 
   constructor(private readonly options: TransportOptions) {
     this.limits = {
@@ -123,6 +125,7 @@ export class TransportLayer implements SipTransport {
   async stop(): Promise<void> {
     await Promise.all([...this.protocols.values()].map((p) => p.stop()));
     this.started = false;
+    this.wireSources.clear();
   }
 
   /** The addresses actually bound (ports resolved when 0 was asked for), in the order configured. */
@@ -195,8 +198,15 @@ export class TransportLayer implements SipTransport {
    * connection we opened, its listener stands in for the ephemeral port).
    */
   private emitWireOut(bytes: Buffer, dest: Destination, callId: string, message: SipMessage | undefined): void {
-    const listener = this.protocols.get(dest.transport)?.listeners.find((l) => l.family === (dest.address.includes(':') ? 'IPv6' : 'IPv4'));
-    const source: Endpoint = listener === undefined ? { address: '0.0.0.0', port: 0 } : { address: this.advertise(listener.address), port: listener.port };
+    const v6 = dest.address.includes(':');
+    let sources = this.wireSources.get(dest.transport);
+    if (sources === undefined) this.wireSources.set(dest.transport, (sources = []));
+    let source = sources[v6 ? 1 : 0];
+    if (source === undefined) {
+      const listener = this.protocols.get(dest.transport)?.listeners.find((l) => l.family === (v6 ? 'IPv6' : 'IPv4'));
+      if (listener === undefined) source = { address: v6 ? '::' : '0.0.0.0', port: 0 };
+      else sources[v6 ? 1 : 0] = source = Object.freeze({ address: this.advertise(listener.address), port: listener.port });
+    }
     this.emitWire('out', dest.transport, source, { address: dest.address, port: dest.port }, bytes, callId, message);
   }
 
