@@ -161,6 +161,7 @@ export class Gateway {
         this.http = await startHttpServer(this.admin, { ...httpListenAddress(this.config), token: this.config.http.token, logger: this.log.child({ layer: 'http' }) });
       }
     } catch (err) {
+      await this.observability.stop();
       await this.transport.stop();
       await this.rtp.stop();
       throw err;

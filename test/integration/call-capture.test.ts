@@ -16,7 +16,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../src/gateway.js';
 import type { CapturedCallView, StatusView } from '../../src/http/observability-views.js';
 import { expectAllReleased, expectSippSucceeded } from '../support/assertions.js';
-import { sipTarget, startTestGateway } from '../support/gateway.js';
+import { sipTarget, startTestGateway, testConfig } from '../support/gateway.js';
 import { adminClient } from '../support/http.js';
 import { pbxScenario } from '../support/scenarios.js';
 import { runSipp, startSipp } from '../support/sipp.js';
@@ -245,6 +245,41 @@ describe('HEP v3 export (observability.hep)', () => {
       }
       expect(received.some((h) => h.rcinfo.srcPort === pbx.localPort && h.rcinfo.dstPort === gw.port && h.payload.startsWith('INVITE '))).toBe(true);
       expect(g.observability.hepStats).toMatchObject({ failed: 0 });
+    } finally {
+      collector.close();
+    }
+  });
+});
+
+describe('a reload', () => {
+  it('applies the observability settings at once: HEP on, the store shrunk, then off', async () => {
+    const collector = createSocket('udp4');
+    const received: HepDecoded[] = [];
+    collector.on('message', (buf) => {
+      const d = hepjs.decapsulate(buf);
+      if (d !== false && d !== undefined) received.push(d);
+    });
+    await new Promise<void>((resolve) => collector.bind(0, '127.0.0.1', resolve));
+    try {
+      gateway = await startTestGateway();
+      const g = gateway;
+      const call = () => runSipp({ scenario: pbxScenario({ number: '+14155550123', final: 200, then: { kind: 'bye', afterMs: 10 } }), target: sipTarget(g), calls: 3, rate: 20, timeoutSeconds: 30 });
+      expectSippSucceeded(await call(), 3);
+      expect(g.observability.store.size.calls).toBe(3);
+      expect(received).toHaveLength(0);
+
+      g.applyConfig(testConfig({ observability: { hep: `udp://127.0.0.1:${collector.address().port}`, messageStore: { maxCalls: 1 } } }));
+      expect(g.observability.store.size.calls).toBe(1);
+      expectSippSucceeded(await call(), 3);
+      await waitFor(() => received.filter((h) => h.payload.startsWith('BYE ')).length === 3, { what: 'HEP packets of the calls after the reload' });
+
+      g.applyConfig(testConfig({ observability: { messageStore: { maxCalls: 0 } } }));
+      await waitFor(() => g.transport.events.listenerCount('wire') === 0, { what: 'the store and HEP to stop listening' });
+      expect(g.observability.store.size.calls).toBe(0);
+      const before = received.length;
+      expectSippSucceeded(await call(), 3);
+      expect(g.observability.store.size.calls).toBe(0);
+      expect(received.length).toBe(before);
     } finally {
       collector.close();
     }
