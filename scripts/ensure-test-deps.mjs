@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The tests drive trunkgate with real peers: SIPp (Debian package
 // sip-tester), a real Prometheus server and promtool (Debian package
-// prometheus), Wireshark's tshark to read the pcap files (tshark) and headless
+// prometheus), Wireshark's tshark and sngrep to read the pcap files (tshark,
+// sngrep) and headless
 // Chromium for the status page (chromium).
 // When one is missing this installs it (root with apt only); otherwise it
 // stops and says how to install it. Tests never skip silently.
@@ -12,6 +13,7 @@ const NEEDED = [
   { command: 'prometheus', debian: 'prometheus', other: ['macOS: brew install prometheus', 'binaries: https://prometheus.io/download/'] },
   { command: 'promtool', debian: 'prometheus', other: ['macOS: brew install prometheus (promtool comes with it)'] },
   { command: 'tshark', debian: 'tshark', other: ['macOS: brew install wireshark'] },
+  { command: 'sngrep', debian: 'sngrep', other: ['macOS: brew install sngrep'] },
   { command: process.env.CHROMIUM_PATH ?? 'chromium', debian: 'chromium', other: ['elsewhere: set CHROMIUM_PATH to a Chromium or Chrome binary'] },
   // the README walkthrough (run by a test) reads JSON with jq and names the pcap with file
   { command: 'jq', debian: 'jq', other: ['macOS: brew install jq'] },

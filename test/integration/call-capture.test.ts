@@ -2,7 +2,8 @@
  * Every call's SIP, on demand (issue 13 item 1): the message store holds both
  * legs of calls placed by real SIPp (refusals included), the API serves them
  * by our call id and by either leg's Call-ID, the pcap opens in Wireshark's
- * tshark with every message dissected as SIP and every checksum right, and
+ * tshark with every message dissected as SIP and every checksum right and in
+ * sngrep (which reads it and writes every SIP message back out), and
  * HEP v3 packets arrive at a collector that decodes them with Homer's own
  * decoder (hep-js).
  */
@@ -48,6 +49,13 @@ function tshark(file: string, fields: string[], extra: string[] = []): string[][
     .map((l) => l.split('|'));
 }
 
+/** What sngrep makes of a pcap: it reads it (-I, no interface) and saves the SIP messages it found (-O); tshark lists them. */
+function sngrep(file: string, decode: string[]): string[] {
+  const out = `${file}.sngrep.pcap`;
+  execFileSync('sngrep', ['-N', '-q', '-I', file, '-O', out], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 20_000 });
+  return tshark(out, ['sip.Method', 'sip.Status-Code'], decode).map((r) => r[0] || (r[1] as string));
+}
+
 function savePcap(body: Buffer): string {
   const file = join(mkdtempSync(join(tmpdir(), 'trunkgate-pcap-')), 'call.pcap');
   writeFileSync(file, body);
@@ -62,7 +70,7 @@ async function recentCall(g: Gateway): Promise<StatusView['recentCalls'][number]
 }
 
 describe('the message store and GET /v1/calls/{id}/messages', () => {
-  it('keeps both legs of a carrier call, in order, findable by our id and by either Call-ID; the pcap opens in tshark', async () => {
+  it('keeps both legs of a carrier call, in order, findable by our id and by either Call-ID; the pcap opens in tshark and sngrep', async () => {
     const carrier = await startSipp({ scenario: 'uas', transport: 'u1', calls: 1, timeoutSeconds: 30 });
     gateway = await startTestGateway({
       trunks: [{ name: 'demo', account: 'demo', cps: { default: 100_000 }, auth: { ipAcl: ['127.0.0.0/8'] }, route: `sip:127.0.0.1:${carrier.localPort}` }],
@@ -139,6 +147,9 @@ describe('the message store and GET /v1/calls/{id}/messages', () => {
       expect(ipChecksum, 'IP checksum good').toBe('1');
     });
     expect(tshark(file, ['frame.number'], [...decode, '-Y', '_ws.malformed || _ws.expert.severity >= "warning"'])).toHaveLength(0);
+    // sngrep reads the same file and finds every message of both legs
+    const carrierDecode = ['-d', `udp.port==${carrier.localPort},sip`];
+    expect(sngrep(file, [...decode, ...carrierDecode])).toEqual(rows.map((r) => r[2] || (r[3] as string)));
   });
 
   it('TCP: the pcap carries each message as a TCP segment that tshark reassembles into SIP', async () => {
@@ -161,6 +172,7 @@ describe('the message store and GET /v1/calls/{id}/messages', () => {
     expect(rows.map((r) => r[1] || r[2])).toEqual(view.messages.map((m) => (m.firstLine.startsWith('SIP/2.0') ? m.firstLine.slice(8, 11) : m.firstLine.split(' ')[0])));
     expect(rows.every((r) => r[3] === '1')).toBe(true);
     expect(tshark(file, ['frame.number'], [...decode, '-Y', '_ws.malformed || tcp.analysis.flags'])).toHaveLength(0);
+    expect(sngrep(file, decode)).toEqual(rows.map((r) => r[1] || r[2]));
   });
 
   it('keeps refused calls, findable by Call-ID, with the status and reason they got', async () => {
