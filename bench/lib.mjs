@@ -163,7 +163,7 @@ export async function highestCleanRate({ label, target, rates, seconds = 5, tran
  * Write a gateway config for a benchmark: the default config with CPS out of
  * the way and SIPp's IP URIs accepted. `pstn` adds lines to the pstn section.
  */
-export function benchConfig({ port, httpPort = 0, route = 'builtin', answerAfterMs = 0, t1Ms = 500, pstn = [] }) {
+export function benchConfig({ port, httpPort = 0, route = 'builtin', answerAfterMs = 0, t1Ms = 500, pstn = [], observability = undefined }) {
   const dir = mkdtempSync(join(tmpdir(), 'trunkgate-benchcfg-'));
   const path = join(dir, 'trunkgate.yaml');
   const yaml = `sip:
@@ -184,6 +184,7 @@ trunks:
 pstn:
   answerAfterMs: ${answerAfterMs}
 ${pstn.map((line) => `  ${line}`).join('\n')}
+${observability === undefined ? '' : `observability: ${JSON.stringify(observability)}`}
 `;
   writeFileSync(path, yaml);
   return path;

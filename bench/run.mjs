@@ -6,6 +6,7 @@ import { requireSipp } from './lib.mjs';
 import { benchB2buaRates, benchMemoryPerCall } from './b2bua.mjs';
 import { benchAdmissionLatency, benchRejections } from './admission.mjs';
 import { benchScrapeCost } from './scrape-cost.mjs';
+import { benchCaptureCost } from './capture-cost.mjs';
 
 const BENCHES = {
   parse: () => benchParse(),
@@ -25,6 +26,10 @@ const BENCHES = {
   'scrape-cost': () => {
     requireSipp();
     return benchScrapeCost();
+  },
+  'capture-cost': () => {
+    requireSipp();
+    return benchCaptureCost();
   },
   'memory-per-call': () => {
     requireSipp();
