@@ -136,8 +136,9 @@ function mapped(ip: Buffer): Buffer {
 /** Sends every message to a HEP collector (`observability.hep`). */
 export class HepExporter {
   private socket: Socket | undefined;
+  private connected = false;
   private errorsLogged = 0;
-  /** Packets sent and failed (sends are fire-and-forget: UDP). */
+  /** Packets handed to the socket, and failures (sends are fire-and-forget: UDP). */
   readonly stats = { sent: 0, failed: 0 };
 
   constructor(
@@ -152,13 +153,17 @@ export class HepExporter {
     const socket = createSocket(isIP(this.collector.host) === 6 ? 'udp6' : 'udp4');
     socket.on('error', (err) => this.failed(err));
     socket.unref();
+    // a connected socket sends without an address lookup per packet; until it is, packets are not sent
+    socket.connect(this.collector.port, this.collector.host, () => {
+      this.connected = true;
+    });
     this.socket = socket;
   }
 
   /** The `wire` event's listener. */
   readonly send = (wire: WireMessage): void => {
     const socket = this.socket;
-    if (socket === undefined) return;
+    if (socket === undefined || !this.connected) return;
     let packet: Buffer;
     try {
       packet = encodeHep({ transport: wire.transport, source: wire.source, destination: wire.destination, time: this.now(), bytes: wire.bytes }, this.identity);
@@ -166,10 +171,9 @@ export class HepExporter {
       this.failed(err as Error);
       return;
     }
-    socket.send(packet, this.collector.port, this.collector.host, (err) => {
-      if (err) this.failed(err);
-      else this.stats.sent++;
-    });
+    // fire and forget: a failure comes back as the socket's 'error' event
+    socket.send(packet);
+    this.stats.sent++;
   };
 
   private failed(err: Error): void {
@@ -184,6 +188,7 @@ export class HepExporter {
   async stop(): Promise<void> {
     const socket = this.socket;
     this.socket = undefined;
+    this.connected = false;
     if (socket !== undefined) await new Promise<void>((resolve) => socket.close(() => resolve()));
   }
 }

@@ -20,7 +20,7 @@ import { expectAllReleased, expectSippSucceeded } from '../support/assertions.js
 import { sipTarget, startTestGateway, testConfig } from '../support/gateway.js';
 import { adminClient } from '../support/http.js';
 import { pbxScenario } from '../support/scenarios.js';
-import { runSipp, startSipp } from '../support/sipp.js';
+import { freePort, runSipp, startSipp } from '../support/sipp.js';
 import { waitFor } from '../support/wait-for.js';
 
 interface HepDecoded {
@@ -260,6 +260,19 @@ describe('HEP v3 export (observability.hep)', () => {
     } finally {
       collector.close();
     }
+  });
+});
+
+describe('HEP export to a collector that is down', () => {
+  it('costs counted failures and no call', async () => {
+    const closed = await freePort(); // nothing listens there
+    gateway = await startTestGateway({ observability: { hep: `udp://127.0.0.1:${closed}` } });
+    const g = gateway;
+    expectSippSucceeded(await runSipp({ scenario: pbxScenario({ number: '+14155550123', final: 200, then: { kind: 'bye', afterMs: 50 } }), target: sipTarget(g), calls: 5, rate: 20, timeoutSeconds: 30 }), 5);
+    await expectAllReleased(g);
+    // the kernel answers with port unreachable; the connected socket reports it as send errors
+    await waitFor(() => (g.observability.hepStats?.failed ?? 0) > 0, { what: 'HEP send failures to be counted', detail: () => JSON.stringify(g.observability.hepStats) });
+    expect(g.observability.hepStats?.sent).toBeGreaterThan(10);
   });
 });
 
