@@ -40,7 +40,9 @@ export function observabilityRoutes(v1: FastifyInstance, api: ObservabilityApi):
   v1.get('/status/events', (req, reply) => {
     reply.hijack();
     const res = reply.raw;
-    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    // `connection: close`: when the stream ends (the client left, or the server stops) the socket goes
+    // with it, instead of lingering as an idle keep-alive connection that holds up the server's close
+    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'close', 'x-accel-buffering': 'no' });
     let seq = 0;
     const push = (): void => {
       res.write(`id: ${++seq}\nevent: status\ndata: ${JSON.stringify(api.status())}\n\n`);

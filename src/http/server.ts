@@ -65,7 +65,9 @@ export function routesOf(app: FastifyInstance): readonly RouteEntry[] {
 
 export function buildHttpServer(api: AdminApi, options: HttpOptions): FastifyInstance {
   const bodyLimit = options.bodyLimitBytes ?? 16 * 1024;
-  const app = Fastify({ logger: false, bodyLimit });
+  // forceCloseConnections: stopping closes every connection, so a browser's keep-alive sockets (the
+  // status page) or a request arriving on one mid-shutdown cannot hold the close up for the keep-alive timeout
+  const app = Fastify({ logger: false, bodyLimit, forceCloseConnections: true });
   const routes: RouteEntry[] = [];
   ROUTES.set(app, routes);
   app.addHook('onRoute', (route) => {
