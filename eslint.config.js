@@ -35,8 +35,10 @@ const LAYERS = {
   voice: ['sip', 'limits', 'numbers', 'media', 'alerts', 'errors', 'config', 'termination', 'pstn', 'b2bua', 'twiml'],
   // observers: they read the layers' events and state
   metrics: ['sip', 'limits', 'alerts', 'config', 'termination', 'b2bua', 'voice', 'twiml'],
+  // watching calls: message store, pcap, HEP, logs; they read the layers' events
+  observability: ['sip', 'limits', 'alerts', 'config', 'termination', 'b2bua'],
   // the admin API reads state; it owns none
-  http: ['sip', 'limits', 'numbers', 'media', 'alerts', 'errors', 'config', 'termination', 'pstn', 'b2bua', 'metrics', 'voice', 'twiml'],
+  http: ['sip', 'limits', 'numbers', 'media', 'alerts', 'errors', 'config', 'termination', 'pstn', 'b2bua', 'metrics', 'voice', 'twiml', 'observability'],
   // the scenario runner: a client of a running gateway (its HTTP shapes), predicting with the limits
   scenario: ['limits', 'errors', 'http'],
   // the command line's subcommands (src/cli.ts registers them)
@@ -81,6 +83,11 @@ export default tseslint.config(
         { paths: [{ name: 'sip.js', message: 'sip.js is a test UA only: keep it out of src/ (too slow for the hot path).' }] },
       ],
     },
+  },
+  {
+    // the status page's script runs in the browser, as a classic script
+    files: ['status-page/**/*.js'],
+    languageOptions: { globals: { ...globals.browser }, sourceType: 'script' },
   },
   {
     files: ['src/**/*.ts'],

@@ -79,16 +79,16 @@ export async function startGatewayProcess(args) {
   let out = '';
   await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`gateway did not start: ${out}`)), 15000);
-    // the banner ("… listening on …") on stdout or stderr
-    const seen = (d) => {
+    // the banner ("trunkgate listening on …") is on stderr; stdout carries the log
+    const onData = (d) => {
       out += d;
       if (out.includes('listening')) {
         clearTimeout(timer);
         resolve();
       }
     };
-    child.stdout.on('data', seen);
-    child.stderr.on('data', seen);
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
     child.once('exit', (code) => reject(new Error(`gateway exited ${code}: ${out}`)));
   });
   child.stdout.resume();
@@ -200,7 +200,7 @@ export async function highestCleanRate({ label, target, rates, seconds = 5, tran
  * Write a gateway config for a benchmark: the default config with CPS out of
  * the way and SIPp's IP URIs accepted. `pstn` adds lines to the pstn section.
  */
-export function benchConfig({ port, httpPort = 0, route = 'builtin', answerAfterMs = 0, t1Ms = 500, pstn = [] }) {
+export function benchConfig({ port, httpPort = 0, route = 'builtin', answerAfterMs = 0, t1Ms = 500, pstn = [], observability = undefined }) {
   const dir = mkdtempSync(join(tmpdir(), 'trunkgate-benchcfg-'));
   const path = join(dir, 'trunkgate.yaml');
   const yaml = `sip:
@@ -221,6 +221,7 @@ trunks:
 pstn:
   answerAfterMs: ${answerAfterMs}
 ${pstn.map((line) => `  ${line}`).join('\n')}
+${observability === undefined ? '' : `observability: ${JSON.stringify(observability)}`}
 `;
   writeFileSync(path, yaml);
   return path;

@@ -12,6 +12,7 @@ import { benchAdmissionLatency, benchRejections } from './admission.mjs';
 import { benchScrapeCost } from './scrape-cost.mjs';
 import { benchVoiceApiRate, benchVoiceQueueAccuracy } from './voice.mjs';
 import { benchSharedLimits } from './shared-limits.mjs';
+import { benchCaptureCost } from './capture-cost.mjs';
 
 /** name → [what it measures, run(quick)] */
 const BENCHES = {
@@ -46,6 +47,13 @@ const BENCHES = {
     },
   ],
   'shared-limits': ['two instances sharing limits through Redis: admissions per second, over-admission, p99 (targets ≥ 2,000/s, 0, p99 ≤ 1 ms)', (quick) => benchSharedLimits(quick ? { seconds: 2 } : {})],
+  'capture-cost': [
+    'gateway CPU per call with the message store off, on, and on with HEP export',
+    (quick) => {
+      requireSipp();
+      return benchCaptureCost(quick ? { rate: 500, seconds: 3, repeats: 1 } : {});
+    },
+  ],
   'memory-per-call': [
     'RSS per held call (target ≤ 8 KiB)',
     (quick) => {

@@ -3,7 +3,9 @@
 // sip-tester), a real Prometheus server (prometheus), baresip and Kamailio
 // (with its TLS module), stunnel and openssl for TLS (this Debian build of
 // SIPp has no TLS of its own); the container test builds and runs the image
-// with podman; a real Redis server for the shared limits (redis-server).
+// with podman; a real Redis server for the shared limits (redis-server);
+// promtool (prometheus), tshark and sngrep to read the pcap files, headless
+// Chromium for the status page, jq and file for the README walkthrough.
 // When one is missing this installs it (root with apt only); otherwise it
 // stops and says how to install it. Tests never skip silently.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -25,6 +27,13 @@ const NEEDED = [
   { command: 'mmdebstrap', debian: 'mmdebstrap', other: ['Debian and Ubuntu only'] },
   { command: 'iptables', debian: 'iptables', other: ['Linux only'] },
   { command: 'redis-server', debian: 'redis-server', other: ['macOS: brew install redis', 'Valkey works too: apt-get install valkey-server (provides redis-server on Debian 13)'] },
+  { command: 'promtool', debian: 'prometheus', other: ['macOS: brew install prometheus (promtool comes with it)'] },
+  { command: 'tshark', debian: 'tshark', other: ['macOS: brew install wireshark'] },
+  { command: 'sngrep', debian: 'sngrep', other: ['macOS: brew install sngrep'] },
+  { command: process.env.CHROMIUM_PATH ?? 'chromium', debian: 'chromium', other: ['elsewhere: set CHROMIUM_PATH to a Chromium or Chrome binary'] },
+  // the README walkthrough (run by a test) reads JSON with jq and names the pcap with file
+  { command: 'jq', debian: 'jq', other: ['macOS: brew install jq'] },
+  { command: 'file', debian: 'file', other: ['macOS: comes with the system'] },
 ];
 
 function have(cmd) {
@@ -41,7 +50,7 @@ const missing = NEEDED.filter((n) => !present(n));
 if (missing.length > 0) {
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   if (isRoot && have('apt-get')) {
-    const packages = missing.map((n) => n.debian).join(' ');
+    const packages = [...new Set(missing.map((n) => n.debian))].join(' ');
     console.log(`installing what the tests need: ${packages} …`);
     try {
       execFileSync('sh', ['-c', `apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ${packages}`], { stdio: 'inherit' });

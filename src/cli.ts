@@ -8,16 +8,15 @@
  * Exit codes: 0 fine, 1 a problem in the configuration (or a FAIL verdict), 2 a usage error.
  */
 import { Command, Option } from 'commander';
-import pino from 'pino';
 import { checkConfig, readConfigFile } from './commands/config-file.js';
 import { addScenarioCommand } from './commands/scenario.js';
 import { nonNegativeInt, nonNegativeNumber, throwUsageErrors, UsageError, usageLine } from './commands/usage.js';
 import { lintConfig } from './config/lint.js';
 import { type ConfigResult, DEFAULT_CONFIG_PATH, formatProblems, readConfigRaw, validateConfig } from './config/load.js';
 import { applyOverrides } from './config/overrides.js';
-import { LOG_REDACTION } from './config/secrets.js';
 import { ERRORS, errorOf, TrunkgateError } from './errors.js';
 import { createGateway } from './gateway.js';
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel, createLogger } from './observability/logger.js';
 import { ListenError } from './sip/transport/index.js';
 import { VERSION } from './version.js';
 
@@ -33,7 +32,8 @@ interface StartOptions {
   route?: string;
   sipListen?: string[];
   httpListen?: string;
-  logLevel: string;
+  logLevel: LogLevel;
+  logFormat: LogFormat;
 }
 
 async function start(opts: StartOptions): Promise<number> {
@@ -63,7 +63,7 @@ async function start(opts: StartOptions): Promise<number> {
   const warnings = lintConfig(result.config);
   if (warnings.length > 0) process.stderr.write(`trunkgate: ${warnings.length} warning(s) about ${path}:\n${formatProblems(warnings)}\n`);
   // every log line: the secret keys of config/secrets.ts at any depth show <redacted>
-  const logger = pino({ level: opts.logLevel, redact: LOG_REDACTION });
+  const logger = createLogger({ level: opts.logLevel, format: opts.logFormat });
   // A reload reads the file again and applies the same command-line overrides.
   const reloadConfig = (): ConfigResult => {
     const again = readConfigRaw(path);
@@ -94,11 +94,17 @@ async function start(opts: StartOptions): Promise<number> {
     process.stderr.write(`trunkgate: ${known.message}\n`);
     return 1;
   }
-  const listening = gateway.listeners.map((l) => `${l.transport}://${l.family === 'IPv6' ? `[${l.address}]` : l.address}:${l.port}`);
-  const http = gateway.httpAddress;
-  process.stdout.write(`trunkgate listening on ${listening.join(', ')}; HTTP on ${http === undefined ? '-' : `http://${http.host}:${http.port}`} (config: ${path})\n`);
-  const trunks = result.config.trunks.map((t) => `${t.name}.${result.config.sip.domainSuffix}`);
-  if (trunks.length > 0) process.stdout.write(`trunks: ${trunks.join(', ')}\n`);
+  // The banner is for a person: on stderr, so stdout stays the log alone (a JSON log stays parseable
+  // with jq); --log-level silent is silent. The log has the same facts as its 'trunkgate listening' line.
+  if (opts.logLevel !== 'silent') {
+    const listening = gateway.listeners.map((l) => `${l.transport}://${l.family === 'IPv6' ? `[${l.address}]` : l.address}:${l.port}`);
+    const http = gateway.httpAddress;
+    const httpUrl = http === undefined ? undefined : `http://${http.host.includes(':') ? `[${http.host}]` : http.host}:${http.port}`;
+    process.stderr.write(`trunkgate listening on ${listening.join(', ')}; HTTP on ${httpUrl ?? '-'} (config: ${path})\n`);
+    const trunks = result.config.trunks.map((t) => `${t.name}.${result.config.sip.domainSuffix}`);
+    if (trunks.length > 0) process.stderr.write(`trunks: ${trunks.join(', ')}\n`);
+    if (httpUrl !== undefined) process.stderr.write(`status page: ${httpUrl}/\n`);
+  }
 
   up = true;
   const signal = await new Promise<string>((resolve) => {
@@ -143,10 +149,12 @@ async function main(argv: string[]): Promise<number> {
     .option('--route <uri>', 'far leg of the first trunk: builtin, or sip:HOST:PORT[;transport=tcp]')
     .option('--sip-listen <url>', 'SIP listen address, e.g. udp://127.0.0.1:5060 (repeatable)', collect)
     .option('--http-listen <host:port>', 'HTTP listen address (metrics and admin API)')
-    .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'))
+    .addOption(new Option('--log-level <level>', 'log level (trace adds every SIP message)').choices(LOG_LEVELS).default('info'))
+    .addOption(new Option('--log-format <format>', 'pretty (for people), json (for jq and log shippers), or auto: pretty when stdout is a terminal').choices(LOG_FORMATS).default('auto'))
     .version(VERSION, '-v, --version', 'print the version')
     // the options above belong to the gateway: before a subcommand only
     .enablePositionalOptions()
+    .showHelpAfterError()
     .action(async (opts: StartOptions) => {
       exitCode = await start(opts);
     });

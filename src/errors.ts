@@ -191,6 +191,16 @@ export const ERRORS = {
     when: 'a PEM file named by sip.tls cannot be read (start-up, exit 1)',
     message: (key: string, path: string, reason: string) => `${key}: cannot read ${path} (${reason}); give the path of a PEM file trunkgate can read`,
   }),
+  MESSAGES_NOT_FOUND: entry({
+    code: 'MESSAGES_NOT_FOUND',
+    status: 404,
+    surface: 'http',
+    when: '`GET /v1/calls/{id}/messages` or `/pcap` for a call the message store does not hold (never seen, evicted, or the store is off)',
+    message: (id: string, maxCalls: number) =>
+      maxCalls === 0
+        ? `no messages for "${id}": the message store is off (observability.messageStore.maxCalls is 0)`
+        : `no messages for "${id}": not one of the last ${maxCalls} calls; give our call id (CA…) or the SIP Call-ID of either leg (GET /v1/status lists recent calls)`,
+  }),
   USAGE: entry({
     code: 'USAGE',
     status: 400,

@@ -24,6 +24,7 @@ import { ConcurrencyTracker } from './limits/concurrency.js';
 import { SourceRateLimiter } from './limits/source-rate-limiter.js';
 import type { LimitStore } from './limits/limit-store.js';
 import { GatewayMetrics } from './metrics/metrics.js';
+import { Observability } from './observability/observability.js';
 import { metricsSources } from './metrics/sources.js';
 import { PstnEmulator } from './pstn/emulator.js';
 import { createLimitStore } from './store/create.js';
@@ -80,6 +81,8 @@ export class Gateway {
   readonly registry = new Registry();
   readonly metrics: GatewayMetrics;
   readonly admin: Admin;
+  /** The message store, HEP export, refusal and SIP trace logs, the status page's figures. */
+  readonly observability: Observability;
   /** Shutting down: new INVITEs get 503 with Retry-After, /readyz 503. */
   draining = false;
   private current: { config: Config; directory: Directory; context: AdmissionContext };
@@ -132,6 +135,7 @@ export class Gateway {
     const events = { transport: this.transport.events, frontDoor: this.frontDoor.events, b2bua: this.b2bua.events, limits: this.limits.events };
     this.metrics = new GatewayMetrics(this.registry, sources, events, VERSION, config.instance);
     new VoiceMetrics(this.registry, this.voice);
+    this.observability = new Observability({ config: config.observability, log, now: () => clock.now(), ...events });
     this.admin = new Admin({
       directory,
       b2bua: this.b2bua,
@@ -140,6 +144,7 @@ export class Gateway {
       auth: this.auth,
       limits: this.limits,
       registry: this.registry,
+      observability: this.observability,
       clock,
       ready: () => this.started && !this.draining,
       reload: () => this.reload(),
@@ -183,11 +188,13 @@ export class Gateway {
     await this.rtp.start();
     try {
       await this.transport.start();
+      this.observability.start();
       if (this.options.http ?? true) {
         const { token, allowedHosts, metricsRequireToken } = this.config.http;
         this.http = await startHttpServer(this.admin, { ...httpListenAddress(this.config), token, allowedHosts, metricsRequireToken, logger: this.log.child({ layer: 'http' }) });
       }
     } catch (err) {
+      await this.observability.stop();
       await this.transport.stop();
       await this.rtp.stop();
       await this.limits.stop();
@@ -223,6 +230,7 @@ export class Gateway {
     this.transactions.terminateAll();
     await this.http?.app.close();
     this.http = undefined;
+    await this.observability.stop();
     await this.transport.stop();
     await this.rtp.stop();
     await this.limits.stop();
@@ -241,6 +249,7 @@ export class Gateway {
     this.emulator.updateConfig(config.pstn);
     this.voice.applyConfig(config);
     this.sourceLimiter.configure(sourceRatePolicy(config));
+    this.observability.applyConfig(config.observability).catch((err: unknown) => this.log.error({ err }, 'applying the observability settings failed'));
     return warnings;
   }
 

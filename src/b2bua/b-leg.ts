@@ -35,6 +35,8 @@ export interface BLegEvents {
 }
 
 export interface BLeg {
+  /** The far leg's own SIP Call-ID (a carrier leg); undefined when there is no SIP hop (the emulator). */
+  readonly callId: string | undefined;
   /** Start the far leg (send the INVITE, or ring the emulated number). */
   start(): void;
   /**

@@ -26,6 +26,11 @@ export interface B2buaOptions {
 }
 
 export interface B2buaEventMap {
+  /**
+   * A call was admitted and is about to start its far leg: its A-leg Call-ID
+   * is `call.sipCallId`, the far leg's `carrierCallId` (none for the emulator).
+   */
+  callStarted: [call: Call, carrierCallId: string | undefined];
   /** A call's INVITE got its final response, `setupSeconds` after it arrived. */
   callSetUp: [call: Call, setupSeconds: number];
   /** A call ended (once per call). */
@@ -74,7 +79,9 @@ export class B2bua implements CallStarter {
     this.calls.set(call.id, call);
     this.byTransaction.set(tx, call);
     this.stats.started++;
-    call.start(this.farLeg(call));
+    const far = this.farLeg(call);
+    this.events.emit('callStarted', call, far.callId);
+    call.start(far);
     return call;
   }
 

@@ -6,6 +6,7 @@ import type { BLeg, BLegEvents, RelayResult, RelayedBody } from './b-leg.js';
 
 /** Implements the emulator's events itself: no closures per call. */
 export class BuiltinLeg implements BLeg, PstnCallEvents {
+  readonly callId = undefined;
   private call: PstnCall | undefined;
   private offer: RelayedBody | undefined;
 

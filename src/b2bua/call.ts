@@ -69,7 +69,8 @@ export class Call implements BLegEvents, DialogUsage {
   private readonly inviteSeq: number;
   /** When the INVITE arrived (performance.now()), for the setup-time histogram. */
   private readonly receivedAt: number | undefined;
-  private readonly callId: string;
+  /** The A-leg's SIP Call-ID (the PBX's). */
+  readonly sipCallId: string;
   private maxDurationTimer: NodeJS.Timeout | undefined;
   private reinvite: AnswerRetransmitter | undefined;
   private relayBusy = false;
@@ -89,7 +90,7 @@ export class Call implements BLegEvents, DialogUsage {
     this.inviteTx = tx;
     this.inviteSeq = req.cseq?.seq ?? 0;
     this.receivedAt = req.source?.receivedAt;
-    this.callId = detach(req.callId);
+    this.sipCallId = detach(req.callId);
     this.a = new IncomingInvite(core, tx, core.contactForRequest(req));
     this.called = detach(req.requestUri?.user ?? '');
     const from = req.from;
@@ -106,7 +107,7 @@ export class Call implements BLegEvents, DialogUsage {
 
   /** One child logger per call, made on first use (most calls never log). */
   private get log(): Logger {
-    this.logger ??= this.baseLogger.child({ call: this.id, callId: this.callId, trunk: this.info.trunk, region: this.info.region });
+    this.logger ??= this.baseLogger.child({ call: this.id, callId: this.sipCallId, trunk: this.info.trunk, region: this.info.region });
     return this.logger;
   }
 

@@ -26,6 +26,8 @@ export interface CarrierLegParams {
 type CarrierState = 'idle' | 'calling' | 'answered' | 'ending' | 'ended';
 
 export class CarrierLeg implements BLeg {
+  /** This leg's Call-ID, chosen up front so observers can tie it to the call before the INVITE goes out. */
+  readonly callId = newCallId();
   private state: CarrierState = 'idle';
   private invite: OutgoingInvite | undefined;
   private dialog: Dialog | undefined;
@@ -54,7 +56,7 @@ export class CarrierLeg implements BLeg {
     const headers: Array<readonly [string, string]> = [
       ['From', `${display}<sip:${cleanUser(p.caller)}@${ours}>;tag=${newTag()}`],
       ['To', `<sip:${target}>`],
-      ['Call-ID', newCallId()],
+      ['Call-ID', this.callId],
       ['CSeq', '1 INVITE'],
       ['Contact', contact],
       ['Allow', ALLOW],

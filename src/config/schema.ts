@@ -322,6 +322,27 @@ const PstnSchema = z.strictObject({
   rules: z.array(PstnRuleSchema).default([]),
 });
 
+const hepUrl = z.string().superRefine((v, ctx) => {
+  const r = parseListenUrl(v);
+  if (!r.ok) ctx.addIssue({ code: 'custom', message: `${JSON.stringify(v)} is not a HEP collector address: expected udp://HOST:PORT, e.g. udp://127.0.0.1:9060` });
+  else if (r.spec.transport !== 'udp') ctx.addIssue({ code: 'custom', message: `HEP goes over UDP: expected udp://HOST:PORT, e.g. udp://127.0.0.1:9060, not ${r.spec.transport}://` });
+  else if (r.spec.port === 0 || r.spec.host === '0.0.0.0' || r.spec.host === '::') ctx.addIssue({ code: 'custom', message: 'expected the address and port of the HEP collector, e.g. udp://127.0.0.1:9060' });
+});
+
+/** extension: what trunkgate keeps and sends so calls can be watched and debugged. */
+const MessageStoreSchema = z.strictObject({
+  maxCalls: z.number().int().min(0).max(1_000_000).default(500),
+  maxBytes: z.number().int().min(65_536).max(1_073_741_824).default(4_194_304),
+  maxMessagesPerCall: z.number().int().min(1).max(100_000).default(200),
+});
+
+const ObservabilitySchema = z.strictObject({
+  messageStore: MessageStoreSchema.default({ maxCalls: 500, maxBytes: 4_194_304, maxMessagesPerCall: 200 }),
+  hep: hepUrl.nullable().default(null),
+  hepCaptureId: z.number().int().min(0).max(4_294_967_295).default(2001),
+  refusalLogLinesPerSecond: z.number().int().min(0).max(100_000).default(20),
+});
+
 export const ConfigSchema = z
   .strictObject({
     sip: SipSchema.default(SipSchema.parse({})),
@@ -340,6 +361,7 @@ export const ConfigSchema = z
       .string()
       .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'expected a name of letters, digits, dots, dashes or underscores (at most 63)')
       .default(() => defaultInstanceName()),
+    observability: ObservabilitySchema.default(ObservabilitySchema.parse({})),
   });
 
 /** The host name, made into a valid instance name. */
@@ -491,3 +513,4 @@ export type Behaviour = (typeof BEHAVIOURS)[number];
 export type VoiceConfig = Config['voice'];
 export type SecurityConfig = Config['security'];
 export type LimitsConfig = Config['limits'];
+export type ObservabilityConfig = Config['observability'];

@@ -8,6 +8,7 @@ import type { Result } from '../errors.js';
 import type { VoiceApi } from '../voice/voice-api-types.js';
 import type { BanKind, BanView } from '../termination/digest-guard.js';
 import type { CpsChangeBody } from './bodies.js';
+import type { ObservabilityApi } from './observability-views.js';
 
 export interface RegionCpsView {
   region: string;
@@ -78,6 +79,8 @@ export interface Readiness {
 }
 
 export interface AdminApi {
+  /** Calls' SIP messages, pcap, and the status page's snapshot. */
+  readonly observability: ObservabilityApi;
   /** Prometheus text and its content type. */
   scrape(): Promise<{ contentType: string; body: string }>;
   /** Listening, not draining, able to admit calls. */

@@ -18,6 +18,8 @@ import { defaultToleranceMs } from '../limits/rate-limiters.js';
 import type { AdminApi, BansView, CallView, Readiness, ReloadView, TrunkView } from './admin-api.js';
 import type { CpsChangeBody } from './bodies.js';
 import type { VoiceApi } from '../voice/voice-api-types.js';
+import { type ObservabilityApi, ObservabilityViews } from './observability-views.js';
+import type { Observability } from '../observability/observability.js';
 
 export interface AdminParts {
   /** The compiled configuration in force (swapped on reload). */
@@ -29,6 +31,7 @@ export interface AdminParts {
   /** Where checks 12-14 keep their state (memory, or shared through Redis): live figures come from there. */
   limits: LimitStore;
   registry: Registry;
+  observability: Observability;
   clock: Clock;
   /** Listening and not draining. */
   ready(): boolean;
@@ -38,9 +41,15 @@ export interface AdminParts {
 
 export class Admin implements AdminApi {
   readonly voice: VoiceApi | undefined;
+  readonly observability: ObservabilityApi;
 
   constructor(private readonly parts: AdminParts) {
     this.voice = parts.voice;
+    this.observability = new ObservabilityViews(
+      parts.observability,
+      { trunks: () => this.trunks(), calls: () => this.calls(), alerts: () => parts.alerts.list(), now: () => parts.clock.now() },
+      () => parts.directory().config.observability.messageStore.maxCalls,
+    );
   }
 
   async scrape(): Promise<{ contentType: string; body: string }> {

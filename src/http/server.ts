@@ -15,6 +15,7 @@ import { voiceAdminRoutes } from './voice-admin.js';
 import { voiceApiRoutes } from './voice-api.js';
 import { installRequestGuards, tokenMatches } from './guards.js';
 import { securityRoutes } from './security-routes.js';
+import { observabilityRoutes, statusPageRoutes } from './observability-routes.js';
 
 export interface HttpOptions {
   host: string;
@@ -64,7 +65,9 @@ export function routesOf(app: FastifyInstance): readonly RouteEntry[] {
 
 export function buildHttpServer(api: AdminApi, options: HttpOptions): FastifyInstance {
   const bodyLimit = options.bodyLimitBytes ?? 16 * 1024;
-  const app = Fastify({ logger: false, bodyLimit });
+  // forceCloseConnections: stopping closes every connection, so a browser's keep-alive sockets (the
+  // status page) or a request arriving on one mid-shutdown cannot hold the close up for the keep-alive timeout
+  const app = Fastify({ logger: false, bodyLimit, forceCloseConnections: true });
   const routes: RouteEntry[] = [];
   ROUTES.set(app, routes);
   app.addHook('onRoute', (route) => {
@@ -106,6 +109,7 @@ export function buildHttpServer(api: AdminApi, options: HttpOptions): FastifyIns
     const body = r.store.kind === 'memory' ? { status: r.status } : { status: r.status, store: r.store };
     return r.ready ? body : reply.code(503).send(body);
   });
+  statusPageRoutes(app);
 
   app.register(
     (v1, _opts, done) => {
@@ -149,6 +153,7 @@ export function buildHttpServer(api: AdminApi, options: HttpOptions): FastifyIns
       });
 
       void v1.register(securityRoutes, { api });
+      observabilityRoutes(v1, api.observability);
       done();
     },
     { prefix: '/v1' },

@@ -6,13 +6,13 @@
  */
 import type { EventEmitter } from 'node:events';
 import { Counter, Gauge, Histogram, type Registry, collectDefaultMetrics } from 'prom-client';
-import type { AlertCode } from '../alerts/alert-codes.js';
+import { ALERTS, type AlertCode } from '../alerts/alert-codes.js';
 import type { B2buaEventMap } from '../b2bua/b2bua.js';
-import type { Disposition } from '../b2bua/call.js';
-import type { Region } from '../config/schema.js';
+import { DISPOSITIONS, type Disposition } from '../b2bua/call.js';
+import { REGIONS, type Region } from '../config/schema.js';
 import { type LimitStoreEventMap, STORE_OPERATIONS } from '../limits/limit-store.js';
 import type { TransportEvents } from '../sip/transport/index.js';
-import type { AttemptOutcome } from '../termination/admission.js';
+import { ATTEMPT_OUTCOMES, type AttemptOutcome } from '../termination/admission.js';
 import { BAN_KINDS, type BanKind } from '../termination/digest-guard.js';
 import type { FrontDoorEventMap } from '../termination/front-door.js';
 import { INSTANCE_LABEL, METRICS } from './definitions.js';
@@ -44,7 +44,16 @@ export interface MetricsSources {
   alertCounts(): ReadonlyMap<AlertCode, number>;
   /** Whether the limit store can be used now (always in memory). */
   limitStoreUp(): boolean;
+  /** The configured trunks' names (their counters start at 0). */
+  trunkNames(): Iterable<string>;
 }
+
+/**
+ * prom-client's default gauges that end in `_total`, which `promtool check
+ * metrics` refuses (only counters may); the same figures without the suffix
+ * (`nodejs_active_handles`, …) stay.
+ */
+const NON_COUNTERS_NAMED_TOTAL = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
 
 /** The event sources the metrics subscribe to. */
 export interface MetricsEvents {
@@ -76,10 +85,22 @@ export class GatewayMetrics {
     const r = [registry];
     registry.setDefaultLabels({ [INSTANCE_LABEL]: instance });
     collectDefaultMetrics({ register: registry });
+    for (const name of NON_COUNTERS_NAMED_TOTAL) registry.removeSingleMetric(name);
     const m = METRICS;
     const transport = (this.transport = new TransportCounters(events.transport));
-    this.attempts = new Counter({ name: m.callAttempts.name, help: m.callAttempts.help, labelNames: m.callAttempts.labels, registers: r });
-    this.ended = new Counter({ name: m.callsEnded.name, help: m.callsEnded.help, labelNames: m.callsEnded.labels, registers: r });
+    // Every configured trunk's series start at 0 (for each region and outcome, each disposition), so
+    // dashboards need no `or vector(0)`; a trunk a reload adds gets its zeros at the next scrape.
+    const zeroed = new Set<string>();
+    const zeroTrunks = (): void => {
+      for (const trunk of sources.trunkNames()) {
+        if (zeroed.has(trunk)) continue;
+        zeroed.add(trunk);
+        for (const region of REGIONS) for (const outcome of ATTEMPT_OUTCOMES) this.attempts.labels(trunk, region, outcome).inc(0);
+        for (const disposition of DISPOSITIONS) this.ended.labels(trunk, disposition).inc(0);
+      }
+    };
+    this.attempts = new Counter({ name: m.callAttempts.name, help: m.callAttempts.help, labelNames: m.callAttempts.labels, registers: r, collect: zeroTrunks });
+    this.ended = new Counter({ name: m.callsEnded.name, help: m.callsEnded.help, labelNames: m.callsEnded.labels, registers: r, collect: zeroTrunks });
     new Gauge({
       name: m.activeCalls.name,
       help: m.activeCalls.help,
@@ -128,7 +149,8 @@ export class GatewayMetrics {
       registers: r,
       collect() {
         this.reset();
-        for (const [code, n] of sources.alertCounts()) this.inc({ code: String(code) }, n);
+        const counts = sources.alertCounts();
+        for (const code of Object.keys(ALERTS)) this.inc({ code }, counts.get(Number(code) as AlertCode) ?? 0);
       },
     });
     this.admissionSeconds = new Histogram({ name: m.admissionSeconds.name, help: m.admissionSeconds.help, buckets: [...m.admissionSeconds.buckets], registers: r });

@@ -48,5 +48,6 @@ export function metricsSources(p: SourceParts): MetricsSources {
     alertCounts: () => p.alerts.counts,
     digestBans: () => ({ failures: p.auth.stats.failures, started: p.auth.stats.bans, active: p.auth.activeBans() }),
     limitStoreUp: () => p.limits.state().status === 'ready',
+    trunkNames: () => p.directory().trunks.keys(),
   };
 }

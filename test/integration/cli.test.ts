@@ -274,7 +274,7 @@ describe('trunkgate start and SIGTERM', () => {
         '--cps',
         '3',
         '--log-level',
-        'silent',
+        'warn',
       ],
       { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
     );
@@ -286,18 +286,20 @@ describe('trunkgate start and SIGTERM', () => {
     let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
     proc.on('exit', (code, signal) => (exit = { code, signal }));
 
-    await waitFor(() => stdout.includes('trunks: '), {
+    // the banner is for a person: on stderr, so stdout carries the log alone
+    await waitFor(() => stderr.includes('status page: '), {
       timeoutMs: 15_000,
       what: 'the listening banner',
       detail: () => `stdout=${stdout} stderr=${stderr}`,
     });
-    expect(stdout).toMatch(
+    expect(stderr).toMatch(
       /^trunkgate listening on udp:\/\/127\.0\.0\.1:(\d+), tcp:\/\/127\.0\.0\.1:(\d+); HTTP on http:\/\/127\.0\.0\.1:(\d+) \(config: .*trunkgate\.yaml\)\n/,
     );
-    const ports = /udp:\/\/127\.0\.0\.1:(\d+), tcp:\/\/127\.0\.0\.1:(\d+)/.exec(stdout);
+    const ports = /udp:\/\/127\.0\.0\.1:(\d+), tcp:\/\/127\.0\.0\.1:(\d+)/.exec(stderr);
     expect(Number(ports?.[1])).toBeGreaterThan(0);
     expect(Number(ports?.[2])).toBeGreaterThan(0);
-    expect(stdout).toContain('trunks: demo.pstn.twilio.com\n');
+    expect(stderr).toContain('trunks: demo.pstn.twilio.com\n');
+    expect(stderr).toMatch(/\nstatus page: http:\/\/127\.0\.0\.1:\d+\/\n$/);
     expect(exit).toBeUndefined();
 
     expect(proc.pid).toBeDefined();
@@ -308,6 +310,7 @@ describe('trunkgate start and SIGTERM', () => {
       detail: () => `stdout=${stdout} stderr=${stderr}`,
     });
     expect(exit).toEqual({ code: 0, signal: null });
-    expect(stderr).toBe('');
+    // nothing at warn or above happened: no log line at all
+    expect(stdout).toBe('');
   });
 });

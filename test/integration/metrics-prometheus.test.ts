@@ -70,7 +70,8 @@ describe('metrics', () => {
     const { ok, refused } = await burst(g);
     const byOutcome = await waitFor(
       async () => {
-        const result = await p.query('trunkgate_call_attempts_total{trunk="demo"}');
+        // every region's series exists (they start at 0): the run's are us1's
+        const result = await p.query('trunkgate_call_attempts_total{trunk="demo",region="us1"}');
         const map = new Map(result.map((s) => [s.metric['outcome'], Number(s.value[1])]));
         return map.get('admitted') === ok && map.get('cps_limited') === refused ? map : undefined;
       },

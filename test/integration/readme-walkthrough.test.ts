@@ -93,8 +93,8 @@ function run(command: string): Promise<{ code: number | null; output: string }> 
 describe('README walkthrough', () => {
   const steps = walkthroughSteps(readFileSync(new URL('README.md', `file://${ROOT}`), 'utf8'));
 
-  it('has the walkthrough blocks (start, burst, metrics, trial restart, concurrency)', () => {
-    expect(steps.map((s) => s.kind)).toEqual(['gateway', 'run', 'run', 'gateway', 'run']);
+  it('has the walkthrough blocks (start, burst, metrics, trial restart, concurrency, a refused call\'s messages and pcap)', () => {
+    expect(steps.map((s) => s.kind)).toEqual(['gateway', 'run', 'run', 'gateway', 'run', 'run']);
     expect(steps[0]?.commands).toEqual(['npm start']);
   });
 

@@ -57,3 +57,26 @@ export function wireKind(wire: Buffer): MessageKind {
   if (space <= 0 || space > 16) return 'other';
   return methodKind(wire.toString('latin1', 0, space));
 }
+
+const CANONICAL_CALL_ID = Buffer.from('\r\nCall-ID: ', 'latin1');
+const CALL_ID_LINE = /\r\n(?:call-id|i)[ \t]*:[ \t]*([^\r\n]*)/i;
+
+/**
+ * The Call-ID of serialized message bytes ('' when there is none), read from
+ * the header section without parsing the message: for bytes sent again
+ * (retransmissions), where no parsed message is at hand.
+ */
+export function wireCallId(wire: Buffer): string {
+  // bytes we serialized ourselves spell it `Call-ID: ` (serializeMessage): a native search finds it
+  const at = wire.indexOf(CANONICAL_CALL_ID);
+  if (at !== -1) {
+    const start = at + CANONICAL_CALL_ID.length;
+    const eol = wire.indexOf('\r\n', start);
+    const headerEnd = wire.indexOf('\r\n\r\n');
+    if (eol !== -1 && (headerEnd === -1 || at < headerEnd)) return wire.toString('latin1', start, eol).trim();
+  }
+  let end = wire.indexOf('\r\n\r\n');
+  if (end === -1) end = wire.length;
+  const m = CALL_ID_LINE.exec(wire.toString('latin1', 0, end));
+  return m === null ? '' : (m[1] as string).trim();
+}

@@ -41,10 +41,41 @@ export type Direction = 'in' | 'out';
  */
 export type ConnectionEvent = 'accepted' | 'connected' | 'refused' | 'source-refused' | 'idle-timeout' | 'partial-timeout';
 
+/** One end of a message's hop: an address and port. */
+export interface Endpoint {
+  address: string;
+  port: number;
+}
+
+/**
+ * A message as it crossed the wire, with both ends (the `wire` event):
+ * what a packet capture would show. `bytes` is the buffer the transport
+ * received or sent (not a copy): keep it only as long as you need it.
+ */
+export interface WireMessage {
+  direction: Direction;
+  transport: TransportName;
+  /** Where it came from: the peer for `in`, us for `out`. */
+  source: Endpoint;
+  /** Where it went: us for `in`, the peer for `out`. */
+  destination: Endpoint;
+  bytes: Buffer;
+  /** Its Call-ID ('' when it has none). */
+  callId: string;
+  /** The parsed message, when the transport has it (not for retransmissions of sent bytes). */
+  message: SipMessage | undefined;
+}
+
 /** The transport's events (typed `node:events`): observers subscribe, several at once. */
 export interface TransportEventMap {
   /** A message that parsed and validated (in), or went out (out, retransmissions included). */
   message: [direction: Direction, transport: TransportName, kind: MessageKind];
+  /**
+   * The bytes of every message that parsed and validated (in) or went out
+   * (out, retransmissions included), with its ends: for message captures,
+   * HEP export and SIP traces. Built only while someone listens.
+   */
+  wire: [message: WireMessage];
   /** A message that could not be parsed or failed validation: answered with 4xx/5xx, or dropped. */
   badMessage: [transport: TransportName, outcome: 'rejected' | 'dropped'];
   /** A request dropped unparsed because its source is over its request rate (the request gate said no). */

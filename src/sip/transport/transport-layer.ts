@@ -27,6 +27,7 @@ import {
   serializeMessage,
   statusClass,
   validateMessage,
+  wireCallId,
   wireKind,
 } from '../message/index.js';
 import { bareHost } from '../message/uri.js';
@@ -36,6 +37,8 @@ import { PROTOCOLS } from './protocols.js';
 import type {
   BoundListener,
   Destination,
+  Direction,
+  Endpoint,
   Flow,
   MessageReceiver,
   SendErrorCallback,
@@ -96,6 +99,8 @@ export class TransportLayer implements SipTransport {
   /** Flow watchers by `#connectionId` or `transport|address|port`. */
   private readonly flowWatchers = new Map<string, Set<(flow: Flow) => void>>();
   private started = false;
+  /** Our end of sent messages, per transport: [IPv4, IPv6], once known. */
+  private readonly wireSources = new Map<TransportName, Array<Endpoint | undefined>>();
 
   constructor(private readonly options: TransportOptions) {
     this.limits = {
@@ -144,6 +149,7 @@ export class TransportLayer implements SipTransport {
   async stop(): Promise<void> {
     await Promise.all([...this.protocols.values()].map((p) => p.stop()));
     this.started = false;
+    this.wireSources.clear();
   }
 
   /** The addresses actually bound (ports resolved when 0 was asked for), in the order configured. */
@@ -203,6 +209,8 @@ export class TransportLayer implements SipTransport {
       return buf;
     }
     this.events.emit('message', 'out', dest.transport, msg.isRequest ? methodKind(msg.method) : statusClass(msg.status));
+    // the hot path pays for the wire event only while something listens (a capture, HEP, a trace log)
+    if (this.events.listenerCount('wire') > 0) this.emitWireOut(buf, dest, msg.callId, msg);
     this.protocolFor(dest).send(buf, dest, onError);
     return buf;
   }
@@ -213,6 +221,7 @@ export class TransportLayer implements SipTransport {
       return;
     }
     this.events.emit('message', 'out', dest.transport, wireKind(wire));
+    if (this.events.listenerCount('wire') > 0) this.emitWireOut(wire, dest, wireCallId(wire), undefined);
     this.protocolFor(dest).send(wire, dest, onError);
   }
 
@@ -225,6 +234,32 @@ export class TransportLayer implements SipTransport {
     this.log?.debug({ transport: dest.transport, to: dest.address }, 'not sent: the destination is not an IP address (names are never looked up)');
     const err = new Error(`not sent to "${dest.address}": not an IP address, and names are never looked up`);
     if (onError !== undefined) queueMicrotask(() => onError(err));
+  }
+
+  /**
+   * Our end of a message we send: the listener it leaves from (for a stream
+   * connection we opened, its listener stands in for the ephemeral port).
+   */
+  private emitWireOut(bytes: Buffer, dest: Destination, callId: string, message: SipMessage | undefined): void {
+    const v6 = dest.address.includes(':');
+    let sources = this.wireSources.get(dest.transport);
+    if (sources === undefined) this.wireSources.set(dest.transport, (sources = []));
+    let source = sources[v6 ? 1 : 0];
+    if (source === undefined) {
+      const listener = this.protocols.get(dest.transport)?.listeners.find((l) => l.family === (v6 ? 'IPv6' : 'IPv4'));
+      if (listener === undefined) source = { address: v6 ? '::' : '0.0.0.0', port: 0 };
+      else sources[v6 ? 1 : 0] = source = Object.freeze({ address: this.advertise(listener.address), port: listener.port });
+    }
+    this.emitWire('out', dest.transport, source, { address: dest.address, port: dest.port }, bytes, callId, message);
+  }
+
+  private emitWire(direction: Direction, transport: TransportName, source: Endpoint, destination: Endpoint, bytes: Buffer, callId: string, message: SipMessage | undefined): void {
+    try {
+      this.events.emit('wire', { direction, transport, source, destination, bytes, callId, message });
+    } catch (err) {
+      // an observer's bug must not stop the message
+      this.log?.error({ err }, 'a wire observer threw');
+    }
   }
 
   private protocolFor(dest: Destination): Protocol {
@@ -300,10 +335,13 @@ export class TransportLayer implements SipTransport {
     }
     if (msg.isRequest) {
       this.events.emit('message', 'in', transport, methodKind(msg.method));
-      stampReceived(msg, source);
     } else {
       this.events.emit('message', 'in', transport, statusClass(msg.status));
     }
+    if (this.events.listenerCount('wire') > 0) {
+      this.emitWire('in', transport, { address: source.address, port: source.port }, { address: this.advertise(source.localAddress), port: source.localPort }, buf, msg.callId, msg);
+    }
+    if (msg.isRequest) stampReceived(msg, source);
     try {
       this.receiver?.receive(msg);
     } catch (err) {

@@ -11,7 +11,7 @@ import { allowedKeysAt, closest, editDistance } from '../../../src/config/sugges
 
 describe('did you mean', () => {
   it('finds the keys allowed at a path, through lists and defaults', () => {
-    expect(allowedKeysAt(ConfigSchema, [])).toEqual(['sip', 'shutdown', 'http', 'blocklist', 'cps', 'accounts', 'trunks', 'pstn', 'voice', 'security', 'limits', 'instance']);
+    expect(allowedKeysAt(ConfigSchema, [])).toEqual(['sip', 'shutdown', 'http', 'blocklist', 'cps', 'accounts', 'trunks', 'pstn', 'voice', 'security', 'limits', 'instance', 'observability']);
     expect(allowedKeysAt(ConfigSchema, ['sip', 'timers'])).toEqual(['t1Ms', 't2Ms', 't4Ms']);
     expect(allowedKeysAt(ConfigSchema, ['trunks', 0, 'auth'])).toEqual(['ipAcl', 'credentials']);
     expect(allowedKeysAt(ConfigSchema, ['trunks', 0, 'auth', 'credentials', 3])).toEqual(['username', 'password']);

@@ -92,7 +92,23 @@ describe('defaults are explicit (SPEC §7.2)', () => {
       },
       limits: { store: 'memory', onStoreFailure: 'closed', leaseTtlMs: 30_000, storeTimeoutMs: 500, keyPrefix: 'trunkgate' },
       instance: defaultInstanceName(),
+      observability: { messageStore: { maxCalls: 500, maxBytes: 4_194_304, maxMessagesPerCall: 200 }, hep: null, hepCaptureId: 2001, refusalLogLinesPerSecond: 20 },
     });
+  });
+
+  it.each([
+    ['tcp://127.0.0.1:9060', 'HEP goes over UDP: expected udp://HOST:PORT, e.g. udp://127.0.0.1:9060, not tcp://'],
+    ['udp://127.0.0.1:0', 'expected the address and port of the HEP collector, e.g. udp://127.0.0.1:9060'],
+    ['udp://0.0.0.0:9060', 'expected the address and port of the HEP collector, e.g. udp://127.0.0.1:9060'],
+    ['homer:9060', '"homer:9060" is not a HEP collector address: expected udp://HOST:PORT, e.g. udp://127.0.0.1:9060'],
+  ])('observability.hep %j is refused: %s', (hep, message) => {
+    const r = validateConfig({ observability: { hep } });
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.problems).toEqual([{ path: 'observability.hep', value: hep, message }]);
+  });
+
+  it('observability.hep takes udp://HOST:PORT, IPv6 too', () => {
+    expect(valid({ observability: { hep: 'udp://[::1]:9060' } }).observability.hep).toBe('udp://[::1]:9060');
   });
 
   it('an empty file and a null document are the same as {}', () => {

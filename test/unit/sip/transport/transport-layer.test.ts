@@ -7,7 +7,7 @@ import { createServer } from 'node:net';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type SipMessage, type SipRequest, createRequest, createResponse } from '../../../../src/sip/message/index.js';
 import { TransportCounters } from '../../../../src/metrics/transport-counters.js';
-import { type BoundListener, ListenError, TransportLayer } from '../../../../src/sip/transport/index.js';
+import { type BoundListener, ListenError, TransportLayer, type WireMessage } from '../../../../src/sip/transport/index.js';
 import { freePort } from '../../../support/sipp.js';
 import { waitFor } from '../../../support/wait-for.js';
 import { TcpClientPeer, TcpServerPeer, UdpPeer, requestText, testBranch } from '../../../support/sip-peers.js';
@@ -95,6 +95,49 @@ describe('TransportLayer', () => {
   afterEach(async () => {
     await transport.stop();
     while (closers.length > 0) await closers.pop()?.();
+  });
+
+  describe('the wire event (captures, HEP, SIP traces)', () => {
+    it('carries each message in and out with its bytes, both ends and Call-ID; a retransmission too', async () => {
+      const wires: WireMessage[] = [];
+      transport.events.on('wire', (w) => wires.push(w));
+      const peer = await udpPeer();
+      const l = listener(transport, 'udp', 'IPv4');
+      const text = requestText({ method: 'OPTIONS', via: `SIP/2.0/UDP ${peer.hostPort};branch=${testBranch()}`, callId: 'wire-1@pbx' });
+      await peer.send(text, l.port, '127.0.0.1');
+      await waitFor(() => wires.length === 2, { timeoutMs: 3000, what: 'the request and its 200' });
+      const [incoming, outgoing] = wires as [WireMessage, WireMessage];
+      expect(incoming).toMatchObject({ direction: 'in', transport: 'udp', source: { address: '127.0.0.1', port: peer.port }, destination: { address: '127.0.0.1', port: l.port }, callId: 'wire-1@pbx' });
+      expect(incoming.bytes.toString()).toBe(text);
+      expect(incoming.message?.isRequest).toBe(true);
+      expect(outgoing).toMatchObject({ direction: 'out', transport: 'udp', source: { address: '127.0.0.1', port: l.port }, destination: { address: '127.0.0.1', port: peer.port }, callId: 'wire-1@pbx' });
+      expect(outgoing.bytes.toString()).toMatch(/^SIP\/2\.0 200 OK\r\n/);
+      // bytes sent again: no parsed message at hand, the Call-ID read from the bytes
+      transport.resend(outgoing.bytes, { transport: 'udp', address: '127.0.0.1', port: peer.port });
+      expect(wires[2]).toMatchObject({ direction: 'out', callId: 'wire-1@pbx', message: undefined, bytes: outgoing.bytes });
+    });
+
+    it('is not built while nobody listens (the hot path does not pay for it)', async () => {
+      const emitted: string[] = [];
+      const emit = transport.events.emit.bind(transport.events);
+      transport.events.emit = ((name: string, ...args: unknown[]) => {
+        emitted.push(name);
+        return (emit as (n: string, ...a: unknown[]) => boolean)(name, ...args);
+      }) as typeof transport.events.emit;
+      const peer = await udpPeer();
+      await peer.send(requestText({ method: 'OPTIONS', via: `SIP/2.0/UDP ${peer.hostPort};branch=${testBranch()}` }), listener(transport, 'udp', 'IPv4').port, '127.0.0.1');
+      await waitFor(() => emitted.filter((n) => n === 'message').length === 2, { timeoutMs: 3000, what: 'the request and its 200' });
+      expect(emitted).not.toContain('wire');
+    });
+
+    it('an observer that throws does not stop the message', async () => {
+      transport.events.on('wire', () => {
+        throw new Error('observer bug');
+      });
+      const peer = await udpPeer();
+      await peer.send(requestText({ method: 'OPTIONS', via: `SIP/2.0/UDP ${peer.hostPort};branch=${testBranch()}` }), listener(transport, 'udp', 'IPv4').port, '127.0.0.1');
+      await waitFor(() => delivered.length === 1 && peer.arrivals.length === 1, { timeoutMs: 3000, what: 'the request delivered and answered' });
+    });
   });
 
   describe('listening on port 0', () => {
