@@ -35,7 +35,7 @@ export class UdpProtocol implements Protocol {
 
   listen(spec: ListenSpec): Promise<BoundListener> {
     const family = familyOf(isIP(spec.host));
-    const socket = createSocket({ type: family === 'IPv6' ? 'udp6' : 'udp4', ipv6Only: family === 'IPv6', lookup: lookupAddress as never });
+    const socket = createSocket({ type: family === 'IPv6' ? 'udp6' : 'udp4', ipv6Only: family === 'IPv6', lookup: lookupAddress });
     return new Promise((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException): void => {
         socket.close(); // dgram keeps the descriptor of a socket that failed to bind
