@@ -31,7 +31,7 @@ export class AnswerRetransmitter {
   constructor(core: UserAgentCore, tx: InviteServerTransaction, res: SipResponse, onAckTimeout: () => void) {
     const t = tx.timers;
     if (!t.reliable) {
-      this.pending = { core, wire: serializeMessage(res), destination: tx.destination, intervalMs: t.G, t2Ms: t.T2 };
+      this.pending = { core, wire: tx.takeAnswerWire() ?? serializeMessage(res), destination: tx.destination, intervalMs: t.G, t2Ms: t.T2 };
       this.schedule();
     }
     this.giveUpTimer = setTimeout(() => {

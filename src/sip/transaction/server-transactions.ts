@@ -152,6 +152,19 @@ export class InviteServerTransaction extends ServerTransaction {
   dropped = false;
   /** Set when a CANCEL for this INVITE was received. */
   cancelled = false;
+  /** The 2xx as sent, until the TU takes it to retransmit (`takeAnswerWire`). */
+  private answerWire: Buffer | undefined;
+
+  /**
+   * The bytes of the 2xx this transaction sent, once (later calls: undefined):
+   * what the TU retransmits until the ACK (RFC 6026 §7.1), without
+   * serialising the response a second time.
+   */
+  takeAnswerWire(): Buffer | undefined {
+    const wire = this.answerWire;
+    this.answerWire = undefined;
+    return wire;
+  }
 
   get state(): InviteServerState {
     return this._state;
@@ -200,7 +213,9 @@ export class InviteServerTransaction extends ServerTransaction {
     if (status < 300) {
       this._state = 'accepted';
       // RFC 6026: in Accepted the transaction never resends anything (the TU
-      // retransmits its 2xx); keep no copy while it waits out Timer L.
+      // retransmits its 2xx); keep no copy while it waits out Timer L. The
+      // bytes are handed once to the TU that retransmits them (`takeAnswerWire`).
+      this.answerWire = this.lastResponse;
       this.lastResponse = undefined;
       this.releaseRequest();
       this.timerHIL = setTimeout(() => this.terminate('normal'), this.timers.L);
