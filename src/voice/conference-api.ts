@@ -148,6 +148,7 @@ export class ConferenceApi {
     return call.status === 'ringing' ? 'ringing' : 'connecting';
   }
 
+  /** `queueTimeMs` only in the answer to a create, where the participant is `queued` like a created call. */
   participantResource(account: VoiceAccount, c: Conference, p: Participant, queueTimeMs?: number): Resource {
     return {
       account_sid: account.sid,
@@ -162,7 +163,7 @@ export class ConferenceApi {
       muted: p.muted,
       hold: p.hold,
       start_conference_on_enter: p.startConferenceOnEnter,
-      status: this.statusOf(account, p),
+      status: queueTimeMs === undefined ? this.statusOf(account, p) : 'queued',
       // "only available in the response to a create participant request" (research §5.6)
       queue_time: queueTimeMs === undefined ? null : String(Math.round(queueTimeMs)),
       uri: `${this.base(account)}/${c.sid}/Participants/${p.callSid}.json`,
