@@ -23,9 +23,12 @@ export interface ClientAccount {
 export class ClientDirectory {
   readonly byDomain = new Map<string, ClientAccount>();
   readonly byName = new Map<string, ClientAccount>();
+  /** The suffix anywhere in a raw Request-URI, case-insensitive: the cheap test before parsing it. */
+  private readonly suffixPattern: RegExp;
 
   constructor(readonly config: Config) {
     const suffix = config.sip.clientDomainSuffix.toLowerCase();
+    this.suffixPattern = new RegExp(suffix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'i');
     for (const a of config.accounts) {
       const clients = new Map<string, Credential>();
       for (const c of a.clients) clients.set(c.identity, { username: c.identity, password: c.password });
@@ -42,6 +45,14 @@ export class ClientDirectory {
       this.byDomain.set(account.domain, account);
       this.byName.set(a.name, account);
     }
+  }
+
+  /**
+   * Whether a raw Request-URI may name a client domain. False for nearly all trunk traffic, which
+   * then never has its Request-URI parsed here (the front door's stateless replies do not parse it).
+   */
+  mayName(rawUri: string): boolean {
+    return this.suffixPattern.test(rawUri);
   }
 
   /** The account whose client domain `host` names (case-insensitive), if any. */

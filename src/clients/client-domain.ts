@@ -118,6 +118,7 @@ export class ClientDomain implements UserAgentApplication, ClientsView {
 
   /** Whether a request is for a client domain (its Request-URI host). */
   owns(req: SipRequest): boolean {
+    if (!this.directory.mayName(req.uri)) return false;
     const host = req.requestUri?.host;
     return host !== undefined && this.directory.forHost(host) !== undefined;
   }
