@@ -166,7 +166,8 @@ describe('the Participants resource', () => {
     for (const to of ['+14155550111', '+14155550112', '+14155550113']) added.push(await client.conferences('team').participants.create({ from: FROM, to, label: `agent-${to.slice(-1)}` }));
     expect(added[0]?.status).toBe('queued');
     // 2 CPS (a bucket of 2): the first two are placed at once, the third waits its half second
-    expect(added[0]?.queueTime).toBe('0');
+    // (placed at once: its queue_time is the wait it had, a millisecond or two on a loaded machine)
+    expect(Number(added[0]?.queueTime)).toBeLessThan(50);
     expect(Number(added[2]?.queueTime)).toBeGreaterThan(250);
     expect(Number(added[2]?.queueTime)).toBeLessThanOrEqual(500);
     const roomSid = added[0]?.conferenceSid ?? '';
