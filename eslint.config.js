@@ -31,14 +31,18 @@ const LAYERS = {
   b2bua: ['sip', 'limits', 'media', 'alerts', 'config', 'termination', 'pstn'],
   // TwiML documents: parsed with a maintained XML library, nothing of ours
   twiml: [],
+  // clients: the registrar and the client domains (REGISTER, clients' INVITEs), on the front door's digest
+  clients: ['sip', 'limits', 'alerts', 'config', 'termination'],
+  // conference rooms and their rules: pure state
+  conference: [],
   // Programmable Voice: the Calls API's engine, its CPS queues and webhooks; calls reuse the B2BUA's far legs
-  voice: ['sip', 'limits', 'numbers', 'media', 'alerts', 'errors', 'config', 'termination', 'pstn', 'b2bua', 'twiml'],
+  voice: ['sip', 'limits', 'numbers', 'media', 'alerts', 'errors', 'config', 'termination', 'pstn', 'b2bua', 'twiml', 'clients', 'conference'],
   // observers: they read the layers' events and state
-  metrics: ['sip', 'limits', 'alerts', 'config', 'termination', 'b2bua', 'voice', 'twiml'],
+  metrics: ['sip', 'limits', 'alerts', 'config', 'termination', 'b2bua', 'voice', 'twiml', 'clients', 'conference'],
   // watching calls: message store, pcap, HEP, logs; they read the layers' events
   observability: ['sip', 'limits', 'alerts', 'config', 'termination', 'b2bua'],
   // the admin API reads state; it owns none
-  http: ['sip', 'limits', 'numbers', 'media', 'alerts', 'errors', 'config', 'termination', 'pstn', 'b2bua', 'metrics', 'voice', 'twiml', 'observability'],
+  http: ['sip', 'limits', 'numbers', 'media', 'alerts', 'errors', 'config', 'termination', 'pstn', 'b2bua', 'metrics', 'voice', 'twiml', 'observability', 'clients', 'conference'],
   // the scenario runner: a client of a running gateway (its HTTP shapes), predicting with the limits
   scenario: ['limits', 'errors', 'http'],
   // the command line's subcommands (src/cli.ts registers them)

@@ -13,6 +13,7 @@ import { benchScrapeCost } from './scrape-cost.mjs';
 import { benchVoiceApiRate, benchVoiceQueueAccuracy } from './voice.mjs';
 import { benchSharedLimits } from './shared-limits.mjs';
 import { benchCaptureCost } from './capture-cost.mjs';
+import { benchClientCallRate, benchClientsRegistered } from './clients.mjs';
 import { benchCpu } from './cpu.mjs';
 
 /** name → [what it measures, run(quick)] */
@@ -71,6 +72,8 @@ const BENCHES = {
   ],
   'voice-api-rate': ['Calls API creations per second (target ≥ 1,000/s)', () => benchVoiceApiRate()],
   'voice-queue-accuracy': ['calls placed by the voice CPS queue over 60 s at CPS 1, 10, 100 (target ±1)', () => benchVoiceQueueAccuracy()],
+  'clients-registered': ['1,000 WebSocket clients registered and held, RSS per registration', (quick) => benchClientsRegistered(quick ? { count: 300 } : {})],
+  'client-call-rate': ['calls through <Dial><Client> to WebSocket clients (target 100/s, 0 failed)', (quick) => benchClientCallRate(quick ? { seconds: 3 } : {})],
 };
 
 const USAGE = `usage: npm run bench -- [--quick] [name ...]

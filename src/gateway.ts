@@ -42,6 +42,10 @@ import { FrontDoor, PROVIDER_TRYING_REASON } from './termination/front-door.js';
 import { VERSION } from './version.js';
 import { VoiceMetrics } from './metrics/voice-metrics.js';
 import { VoiceEngine } from './voice/voice-engine.js';
+import { ClientDomain } from './clients/client-domain.js';
+import { DomainRouter } from './clients/domain-router.js';
+import { Registrar } from './clients/registrar.js';
+import { ClientMetrics } from './metrics/client-metrics.js';
 
 export { VERSION };
 
@@ -78,6 +82,9 @@ export class Gateway {
   readonly frontDoor: FrontDoor;
   /** Programmable Voice: the Calls API, its CPS queues, webhooks and TwiML. */
   readonly voice: VoiceEngine;
+  /** Clients' registrations, and the client domains that take their REGISTERs and INVITEs. */
+  readonly registrar: Registrar;
+  readonly clientDomain: ClientDomain;
   readonly registry = new Registry();
   readonly metrics: GatewayMetrics;
   readonly admin: Admin;
@@ -125,8 +132,10 @@ export class Gateway {
       draining: () => this.draining,
       logger: log.child({ layer: 'front-door' }),
     });
-    this.core.attach(this.frontDoor);
-    this.voice = new VoiceEngine({ config, clock, alerts: this.alerts, tracker: this.tracker, parts: { core: this.core, emulator: this.emulator, media: this.rtp }, logger: log.child({ layer: 'voice' }), userAgent: `TwilioProxy/1.1 (trunkgate ${VERSION})` });
+    this.registrar = new Registrar(config.sip.clientRegistration);
+    this.voice = new VoiceEngine({ config, clock, alerts: this.alerts, tracker: this.tracker, parts: { core: this.core, emulator: this.emulator, media: this.rtp }, logger: log.child({ layer: 'voice' }), userAgent: `TwilioProxy/1.1 (trunkgate ${VERSION})`, registrar: this.registrar });
+    this.clientDomain = new ClientDomain({ config, core: this.core, auth: this.auth, registrar: this.registrar, clock, calls: this.voice, logger: log.child({ layer: 'clients' }) });
+    this.core.attach(new DomainRouter(this.clientDomain, this.frontDoor));
 
     this.tracker.events.on('doubleRelease', (lease, reason) => log.error({ reason, firstReason: lease.releaseReason }, 'lease released twice: this is a bug'));
     this.auth.events.on('banned', (kind, ban) => log.warn({ kind, value: ban.key, failures: ban.failures, until: new Date(ban.untilMs).toISOString() }, 'digest: banned after too many failed attempts'));
@@ -135,6 +144,7 @@ export class Gateway {
     const events = { transport: this.transport.events, frontDoor: this.frontDoor.events, b2bua: this.b2bua.events, limits: this.limits.events };
     this.metrics = new GatewayMetrics(this.registry, sources, events, VERSION, config.instance);
     new VoiceMetrics(this.registry, this.voice);
+    new ClientMetrics(this.registry, { registrar: this.registrar, clientDomain: this.clientDomain, conferences: this.voice.conferences, clock });
     this.observability = new Observability({ config: config.observability, log, now: () => clock.now(), ...events });
     this.admin = new Admin({
       directory,
@@ -149,6 +159,8 @@ export class Gateway {
       ready: () => this.started && !this.draining,
       reload: () => this.reload(),
       voice: this.voice,
+      clients: this.clientDomain,
+      conferences: this.voice.conferenceApi,
     });
   }
 
@@ -224,6 +236,7 @@ export class Gateway {
   async stop(): Promise<void> {
     this.draining = true;
     this.voice.stop();
+    this.clientDomain.stop();
     this.b2bua.endAll();
     const deadline = Date.now() + 2000;
     while (this.transactions.size.client > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
@@ -248,6 +261,7 @@ export class Gateway {
     this.transactions.timerConfig = { ...config.sip.timers };
     this.emulator.updateConfig(config.pstn);
     this.voice.applyConfig(config);
+    this.clientDomain.applyConfig(config);
     this.sourceLimiter.configure(sourceRatePolicy(config));
     this.observability.applyConfig(config.observability).catch((err: unknown) => this.log.error({ err }, 'applying the observability settings failed'));
     return warnings;

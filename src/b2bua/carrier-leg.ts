@@ -21,6 +21,9 @@ export interface CarrierLegParams {
   offer: RelayedBody | undefined;
   /** How long the carrier may take to answer (RFC 3261 Timer C): then it is cancelled and the caller gets 408. */
   ringTimeoutMs: number;
+  /** A registered client's contact and address of record: the Request-URI and To (default: `called` at the destination). */
+  requestUri?: string | undefined;
+  toUri?: string | undefined;
 }
 
 type CarrierState = 'idle' | 'calling' | 'answered' | 'ending' | 'ended';
@@ -55,7 +58,7 @@ export class CarrierLeg implements BLeg {
     const target = p.called.length > 0 ? `${p.called}@${theirs}` : theirs;
     const headers: Array<readonly [string, string]> = [
       ['From', `${display}<sip:${cleanUser(p.caller)}@${ours}>;tag=${newTag()}`],
-      ['To', `<sip:${target}>`],
+      ['To', `<${p.toUri ?? `sip:${target}`}>`],
       ['Call-ID', this.callId],
       ['CSeq', '1 INVITE'],
       ['Contact', contact],
@@ -64,7 +67,7 @@ export class CarrierLeg implements BLeg {
     const offer = p.offer;
     p.offer = undefined; // the request keeps what it needs; an answered call keeps none of it
     if (offer !== undefined && offer.body.length > 0 && offer.contentType !== undefined) headers.push(['Content-Type', offer.contentType]);
-    const req: SipRequest = createRequest('INVITE', `sip:${target}${transportParam}`, headers, offer?.body);
+    const req: SipRequest = createRequest('INVITE', p.requestUri ?? `sip:${target}${transportParam}`, headers, offer?.body);
     this.state = 'calling';
     // A stream carrier's connection closing ends the call (SPEC §4.4 transport failure).
     if (dest.transport !== 'udp') this.unwatch = this.core.watchFlow(dest, () => this.onFlowClosed());

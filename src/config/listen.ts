@@ -32,6 +32,7 @@ export function transportOptions(config: Config, logger: Logger | undefined): Tr
     maxTcpConnections: s.maxTcpConnections,
     maxTcpConnectionsPerSource: s.maxTcpConnectionsPerSource,
     maxMessageBytes: s.maxMessageBytes,
+    wsPingIntervalMs: s.wsPingIntervalMs,
     advertisedAddress: s.advertisedAddress,
     logger,
   };

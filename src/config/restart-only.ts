@@ -5,7 +5,7 @@
  */
 import type { Config } from './schema.js';
 
-const SIP_RESTART_ONLY = ['tcpIdleTimeoutMs', 'maxMessageBytes', 'tcpMessageTimeoutMs', 'maxTcpConnections', 'maxTcpConnectionsPerSource', 'advertisedAddress'] as const;
+const SIP_RESTART_ONLY = ['tcpIdleTimeoutMs', 'maxMessageBytes', 'tcpMessageTimeoutMs', 'maxTcpConnections', 'maxTcpConnectionsPerSource', 'advertisedAddress', 'wsPingIntervalMs'] as const;
 
 /** One warning per setting that changed but takes effect only on restart. */
 export function restartOnlyChanges(before: Config, after: Config): string[] {

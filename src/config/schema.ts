@@ -51,6 +51,43 @@ const TlsSchema = z.strictObject({
   verifyCarriers: z.boolean().default(true),
 });
 
+/**
+ * Clients (SPEC §10, §13): SIP user agents (browser softphones over WebSocket,
+ * or any UA over UDP/TCP/TLS) that register as
+ * `sip:<identity>@<account>.<sip.clientDomainSuffix>` with their own digest
+ * password (a secret: never printed), and the registrar's bounds.
+ */
+function isWebhookUrl(v: string): boolean {
+  try {
+    const u = new URL(v);
+    return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname.length > 0 && !u.hostname.includes('_');
+  } catch {
+    return false;
+  }
+}
+
+const ClientRegistrationSchema = z.strictObject({
+  /** extension: a REGISTER asking for less gets 423 Interval Too Brief with Min-Expires */
+  minExpiresSeconds: z.number().int().min(1).max(86_400).default(60),
+  /** extension: a longer registration is granted this much */
+  maxExpiresSeconds: z.number().int().min(1).max(604_800).default(3600),
+  /** extension: most registered contacts (devices) of one identity; the oldest goes when another registers */
+  maxBindingsPerIdentity: z.number().int().min(1).max(100).default(10),
+});
+
+const ClientSchema = z.strictObject({
+  identity: z.string().regex(/^[A-Za-z0-9_.~-]{1,256}$/, 'expected 1-256 letters, digits, _ . ~ or - (the user part of the client\'s SIP address)'),
+  password: z.string().min(8, 'a client password should be at least 8 characters'),
+});
+
+const ClientAccountFields = {
+  clients: z.array(ClientSchema).default([]),
+  /** The TwiML webhook of calls the account's clients place; null: their INVITEs get 404 */
+  clientVoiceUrl: z.string().refine(isWebhookUrl, 'expected an absolute http(s) URL whose host has no underscore').nullable().default(null),
+  /** extension: the method of the clientVoiceUrl request */
+  clientVoiceMethod: z.enum(['GET', 'POST']).default('POST'),
+};
+
 const SipSchema = z.strictObject({
   listen: z.array(listenUrl).min(1, 'at least one listen address').default(['udp://127.0.0.1:5060', 'tcp://127.0.0.1:5060']),
   domainSuffix: z
@@ -95,6 +132,15 @@ const SipSchema = z.strictObject({
    * check carriers' certificates at all (off for lab carriers)
    */
   tls: TlsSchema.default({ cert: null, key: null, ca: null, verifyCarriers: true }),
+  /** the host suffix of the client domains: clients register as sip:<identity>@<account>.<suffix> */
+  clientDomainSuffix: z
+    .string()
+    .regex(/^[a-z0-9-]+(\.[a-z0-9-]+)+$/i, 'expected a domain like client.twilio.com')
+    .default('client.twilio.com'),
+  /** extension: the registrar's bounds */
+  clientRegistration: ClientRegistrationSchema.default(ClientRegistrationSchema.parse({})),
+  /** extension: WebSocket ping interval; a ws/wss connection silent between two pings is closed */
+  wsPingIntervalMs: z.number().int().min(100).max(3_600_000).default(30_000),
 });
 
 const ShutdownSchema = z.strictObject({
@@ -247,6 +293,8 @@ const VoiceSchema = z.strictObject({
   webhookTimeoutMs: z.number().int().min(100).max(600_000).default(15_000),
   /** extension: ended calls kept per account for GET …/Calls.json (the oldest are forgotten first). */
   maxEndedCallsPerAccount: z.number().int().min(1).max(1_000_000).default(10_000),
+  /** extension: ended conferences kept per account for GET …/Conferences.json (the oldest are forgotten first). */
+  maxEndedConferencesPerAccount: z.number().int().min(1).max(100_000).default(1000),
 });
 
 export const VOICE_DEFAULTS = VoiceSchema.parse({});
@@ -267,6 +315,7 @@ const AccountSchema = z.strictObject({
   geoPermissions: z.array(z.string().regex(/^[1-9]\d{0,2}$/, 'expected a country calling code like 1 or 44')).default(['1']),
   extendedCallDuration: z.boolean().default(false),
   ...VoiceAccountFields,
+  ...ClientAccountFields,
 });
 
 const CredentialSchema = z.strictObject({
@@ -436,6 +485,7 @@ export function crossCheck(raw: unknown): CrossIssue[] {
   });
   const sip = isRecord(root['sip']) ? root['sip'] : {};
   issues.push(...tlsIssues(sip, trunks));
+  issues.push(...clientIssues(sip, accounts));
   const perSource = sip['maxTcpConnectionsPerSource'];
   const globalCap = typeof sip['maxTcpConnections'] === 'number' ? sip['maxTcpConnections'] : 1024;
   if (typeof perSource === 'number' && perSource > globalCap) {
@@ -462,6 +512,28 @@ export function crossCheck(raw: unknown): CrossIssue[] {
   return issues;
 }
 
+/** Client identities are unique in their account; the registrar's bounds are in order. */
+function clientIssues(sip: Record<string, unknown>, accounts: readonly unknown[]): CrossIssue[] {
+  const issues: CrossIssue[] = [];
+  accounts.forEach((a: unknown, i: number) => {
+    const clients = isRecord(a) && Array.isArray(a['clients']) ? a['clients'] : [];
+    const seen = new Set<string>();
+    clients.forEach((c: unknown, j: number) => {
+      const identity = isRecord(c) ? c['identity'] : undefined;
+      if (typeof identity !== 'string') return;
+      if (seen.has(identity)) issues.push({ path: ['accounts', i, 'clients', j, 'identity'], message: `duplicate client identity "${identity}" in this account` });
+      seen.add(identity);
+    });
+  });
+  const reg = isRecord(sip['clientRegistration']) ? sip['clientRegistration'] : {};
+  const min = reg['minExpiresSeconds'];
+  const max = reg['maxExpiresSeconds'];
+  if (typeof min === 'number' && typeof max === 'number' && min > max) {
+    issues.push({ path: ['sip', 'clientRegistration', 'maxExpiresSeconds'], message: `expected at least minExpiresSeconds (${min})` });
+  }
+  return issues;
+}
+
 const LOOPBACK = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|::1)$/;
 
 /**
@@ -482,8 +554,8 @@ function tlsIssues(sip: Record<string, unknown>, trunks: readonly unknown[]): Cr
     const r = parseListenUrl(url);
     if (!r.ok) return;
     transports.add(r.spec.transport);
-    if (r.spec.transport === 'tls' && !hasCert && !LOOPBACK.test(r.spec.host)) {
-      issues.push({ path: ['sip', 'listen', i], message: `a tls:// listener on ${r.spec.host} needs sip.tls.cert and sip.tls.key (a self-signed certificate is made only for loopback listeners)` });
+    if ((r.spec.transport === 'tls' || r.spec.transport === 'wss') && !hasCert && !LOOPBACK.test(r.spec.host)) {
+      issues.push({ path: ['sip', 'listen', i], message: `a ${r.spec.transport}:// listener on ${r.spec.host} needs sip.tls.cert and sip.tls.key (a self-signed certificate is made only for loopback listeners)` });
     }
   });
   trunks.forEach((t: unknown, i: number) => {
@@ -514,3 +586,4 @@ export type VoiceConfig = Config['voice'];
 export type SecurityConfig = Config['security'];
 export type LimitsConfig = Config['limits'];
 export type ObservabilityConfig = Config['observability'];
+export type ClientConfig = AccountConfig['clients'][number];

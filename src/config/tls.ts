@@ -27,7 +27,7 @@ export async function tlsMaterial(config: Config, log: Logger | undefined): Prom
   if (t.cert !== null && t.key !== null) return { cert: readPem(t.cert, 'cert'), key: readPem(t.key, 'key'), ca, verifyPeers: t.verifyCarriers };
   const tlsHosts = config.sip.listen.flatMap((url) => {
     const r = parseListenUrl(url);
-    return r.ok && r.spec.transport === 'tls' ? [r.spec.host] : [];
+    return r.ok && (r.spec.transport === 'tls' || r.spec.transport === 'wss') ? [r.spec.host] : [];
   });
   const hosts = [...new Set(['127.0.0.1', '::1', ...tlsHosts])];
   const pems = await generate([{ name: 'commonName', value: 'trunkgate' }], {
@@ -37,6 +37,6 @@ export async function tlsMaterial(config: Config, log: Logger | undefined): Prom
     algorithm: 'sha256',
     extensions: [{ name: 'subjectAltName', altNames: [{ type: 2, value: 'localhost' }, ...hosts.map((ip) => ({ type: 7 as const, ip }))] }],
   });
-  log?.warn({ hosts, fingerprint: pems.fingerprint }, 'no sip.tls.cert and sip.tls.key: made a self-signed certificate for the loopback TLS listener(s); peers must not check it');
+  log?.warn({ hosts, fingerprint: pems.fingerprint }, 'no sip.tls.cert and sip.tls.key: made a self-signed certificate for the loopback TLS/WSS listener(s); peers must not check it');
   return { cert: pems.cert, key: pems.private, ca, verifyPeers: t.verifyCarriers };
 }

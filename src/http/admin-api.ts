@@ -3,6 +3,8 @@
  * `Admin` (admin.ts) implements it over the gateway's parts; the HTTP layer
  * owns no state of its own (STYLE: http reads state).
  */
+import type { ClientsView } from '../clients/client-domain.js';
+import type { ConferenceApi } from '../voice/conference-api.js';
 import type { Alert } from '../alerts/alert-log.js';
 import type { Result } from '../errors.js';
 import type { VoiceApi } from '../voice/voice-api-types.js';
@@ -94,6 +96,10 @@ export interface AdminApi {
   reload(): Result<ReloadView>;
   /** Programmable Voice: the Calls API and the queue views (absent: not served). */
   readonly voice?: VoiceApi | undefined;
+  /** Clients' registrations (GET /v1/clients; absent: not served). */
+  readonly clients?: ClientsView | undefined;
+  /** The Conferences and Participants resources (absent: not served). */
+  readonly conferences?: ConferenceApi | undefined;
   /** The digest ban (GET /v1/security/bans). */
   bans(): BansView;
   /** Lift every ban; returns how many were in force. */

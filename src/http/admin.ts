@@ -18,6 +18,8 @@ import { defaultToleranceMs } from '../limits/rate-limiters.js';
 import type { AdminApi, BansView, CallView, Readiness, ReloadView, TrunkView } from './admin-api.js';
 import type { CpsChangeBody } from './bodies.js';
 import type { VoiceApi } from '../voice/voice-api-types.js';
+import type { ClientsView } from '../clients/client-domain.js';
+import type { ConferenceApi } from '../voice/conference-api.js';
 import { type ObservabilityApi, ObservabilityViews } from './observability-views.js';
 import type { Observability } from '../observability/observability.js';
 
@@ -37,14 +39,20 @@ export interface AdminParts {
   ready(): boolean;
   reload(): Result<ReloadView>;
   voice?: VoiceApi;
+  clients?: ClientsView;
+  conferences?: ConferenceApi;
 }
 
 export class Admin implements AdminApi {
   readonly voice: VoiceApi | undefined;
+  readonly clients: ClientsView | undefined;
+  readonly conferences: ConferenceApi | undefined;
   readonly observability: ObservabilityApi;
 
   constructor(private readonly parts: AdminParts) {
     this.voice = parts.voice;
+    this.clients = parts.clients;
+    this.conferences = parts.conferences;
     this.observability = new ObservabilityViews(
       parts.observability,
       { trunks: () => this.trunks(), calls: () => this.calls(), alerts: () => parts.alerts.list(), now: () => parts.clock.now() },

@@ -13,6 +13,8 @@ import type { AdminApi } from './admin-api.js';
 import { AlertsQuerySchema, CPS_CHANGE_EXAMPLE, CpsChangeBodySchema, describeIssues } from './bodies.js';
 import { voiceAdminRoutes } from './voice-admin.js';
 import { voiceApiRoutes } from './voice-api.js';
+import { clientRoutes } from './client-routes.js';
+import { conferenceRoutes } from './conference-routes.js';
 import { installRequestGuards, tokenMatches } from './guards.js';
 import { securityRoutes } from './security-routes.js';
 import { observabilityRoutes, statusPageRoutes } from './observability-routes.js';
@@ -146,6 +148,7 @@ export function buildHttpServer(api: AdminApi, options: HttpOptions): FastifyIns
       });
 
       v1.register(voiceAdminRoutes, { voice: api.voice });
+      v1.register(clientRoutes, { clients: api.clients });
 
       v1.post('/reload', (_req, reply) => {
         const result = api.reload();
@@ -160,6 +163,7 @@ export function buildHttpServer(api: AdminApi, options: HttpOptions): FastifyIns
   );
 
   app.register(voiceApiRoutes, { prefix: '/2010-04-01', voice: api.voice, logger: options.logger });
+  app.register(conferenceRoutes, { prefix: '/2010-04-01', voice: api.voice, conferences: api.conferences, logger: options.logger });
 
   return app;
 }

@@ -7,7 +7,7 @@
  * `{code, message, more_info, status}`. The engine (src/voice/) decides
  * everything; this file reads requests and writes responses.
  */
-import type { FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { type ProviderError, providerError, providerErrorBody } from '../voice/provider-errors.js';
 import type { VoiceApi } from '../voice/voice-api-types.js';
@@ -19,9 +19,9 @@ export interface VoiceApiPluginOptions {
 }
 
 /** Twiml is at most 4000 characters; URL-encoding can triple that, and the other fields add some. */
-const BODY_LIMIT_BYTES = 64 * 1024;
+export const BODY_LIMIT_BYTES = 64 * 1024;
 
-function sendError(reply: FastifyReply, e: ProviderError): FastifyReply {
+export function sendError(reply: FastifyReply, e: ProviderError): FastifyReply {
   if (e.status === 401) reply.header('www-authenticate', 'Basic realm="Twilio API"');
   return reply.code(e.status).header('content-type', 'application/json; charset=utf-8').send(providerErrorBody(e));
 }
@@ -29,24 +29,24 @@ function sendError(reply: FastifyReply, e: ProviderError): FastifyReply {
 type Params = { AccountSid: string; CallSid?: string };
 
 /** The form body (or query string) with repeated keys kept. */
-function formOf(req: FastifyRequest): URLSearchParams {
+export function formOf(req: FastifyRequest): URLSearchParams {
   const body: unknown = req.body;
   if (body instanceof URLSearchParams) return body;
   return new URLSearchParams();
 }
 
-function queryOf(req: FastifyRequest): URLSearchParams {
+export function queryOf(req: FastifyRequest): URLSearchParams {
   const raw = req.raw.url ?? '';
   const q = raw.indexOf('?');
   return new URLSearchParams(q === -1 ? '' : raw.slice(q + 1));
 }
 
-export const voiceApiRoutes: FastifyPluginCallback<VoiceApiPluginOptions> = (app, opts, done) => {
-  const voice = opts.voice;
-  if (voice === undefined) {
-    done();
-    return;
-  }
+/**
+ * What every plugin of the provider's REST API sets on its (encapsulated)
+ * fastify context: form bodies with repeated keys kept, and errors and
+ * unknown paths answered in the provider's shape.
+ */
+export function providerApiBasics(app: FastifyInstance, logger: Logger | undefined, options: { notFound: boolean } = { notFound: true }): void {
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: BODY_LIMIT_BYTES }, (_req, body, parsed) => {
     parsed(null, new URLSearchParams(typeof body === 'string' ? body : body.toString('utf8')));
   });
@@ -55,10 +55,20 @@ export const voiceApiRoutes: FastifyPluginCallback<VoiceApiPluginOptions> = (app
     if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') {
       return sendError(reply, providerError('BAD_PARAMETER', 'send the parameters form-encoded (Content-Type: application/x-www-form-urlencoded)'));
     }
-    opts.logger?.error({ err }, 'voice API handler failed');
+    logger?.error({ err }, 'voice API handler failed');
     return reply.code(500).send({ code: 20500, message: 'Internal Server Error', more_info: 'https://www.twilio.com/docs/errors/20500', status: 500 });
   });
-  app.setNotFoundHandler((req, reply) => sendError(reply, providerError('NOT_FOUND', (req.raw.url ?? '').split('?')[0])));
+  // one not-found handler per prefix: the Calls plugin's answers every unknown path under /2010-04-01
+  if (options.notFound) app.setNotFoundHandler((req, reply) => sendError(reply, providerError('NOT_FOUND', (req.raw.url ?? '').split('?')[0])));
+}
+
+export const voiceApiRoutes: FastifyPluginCallback<VoiceApiPluginOptions> = (app, opts, done) => {
+  const voice = opts.voice;
+  if (voice === undefined) {
+    done();
+    return;
+  }
+  providerApiBasics(app, opts.logger);
 
   /** Basic auth against the account in the path; the account travels with the request. */
   const authenticated = (req: FastifyRequest<{ Params: Params }>, reply: FastifyReply): VoiceAccount | undefined => {

@@ -32,6 +32,13 @@ export type AuthVerdict =
   /** 403, alert 32216: the source or the username is banned; the password was not checked. */
   | { ok: false; kind: 'banned'; by: BanKind; ban: Ban };
 
+export interface AuthOptions {
+  /** The header the credentials are in (default `proxy-authorization`). */
+  header?: 'proxy-authorization' | 'authorization';
+  /** Challenge again, instead of refusing, when the refusal was no password guess (default false). */
+  rechallenge?: boolean;
+}
+
 export interface BanView {
   kind: BanKind;
   /** The source IP address, or the username. */
@@ -70,13 +77,21 @@ export class DigestGuard {
    * Check 4 of SPEC §4.2 for a trunk with credentials: the ban first (the
    * source, then the username the header names), then the digest, then the
    * failure count.
+   *
+   * `options` for clients (client domains): `header` — a registrar reads
+   * `Authorization` (the answer to a 401) instead of `Proxy-Authorization`;
+   * `rechallenge` — a refusal that is no password guess (a nonce count sent
+   * again, a nonce issued elsewhere) gets a fresh challenge instead of 403:
+   * SIP.js sends the last request's credentials again, nonce count and all,
+   * with its next REGISTER or INVITE.
    */
-  authenticate(req: SipRequest, credentials: readonly Credential[], policy: DigestPolicy, trunk?: string): AuthVerdict {
+  authenticate(req: SipRequest, credentials: readonly Credential[], policy: DigestPolicy, trunk?: string, options: AuthOptions = {}): AuthVerdict {
+    const header = options.header ?? 'proxy-authorization';
     const now = this.clock.now();
     const source = req.source?.address ?? '';
     const bySource = this.lists.source.banned(source, now);
     if (bySource !== undefined) return this.refuseBanned('source', bySource);
-    const authorizations = req.headers.getAll('proxy-authorization');
+    const authorizations = req.headers.getAll(header);
     if (authorizations.length === 0) return { ok: false, kind: 'challenge', challenges: this.digest.challenges(source, policy.algorithms), stale: false };
     for (const value of authorizations) {
       const username = parseDigestHeader(value)?.['username'];
@@ -92,6 +107,7 @@ export class DigestGuard {
         return { ok: false, kind: 'challenge', challenges: this.digest.challenges(source, policy.algorithms, true), stale: true };
       case 'refused':
         if (verdict.guess !== undefined) this.failed(source, verdict.guess.username, now, policyOf(policy), trunk);
+        else if (options.rechallenge === true) return { ok: false, kind: 'challenge', challenges: this.digest.challenges(source, policy.algorithms), stale: false };
         return { ok: false, kind: 'refused', why: verdict.why };
     }
   }

@@ -20,7 +20,16 @@ export type DialNoun =
   | { kind: 'number'; number: string }
   | { kind: 'sip'; uri: string }
   | { kind: 'client'; identity: string }
-  | { kind: 'conference'; name: string };
+  | {
+      kind: 'conference';
+      name: string;
+      /** 2-250, default 250: the room's size when this participant makes it. */
+      maxParticipants: number;
+      startConferenceOnEnter: boolean;
+      endConferenceOnExit: boolean;
+      muted: boolean;
+      label: string | undefined;
+    };
 
 export type TwimlVerb =
   | { verb: 'Say'; text: string; loop: number }
@@ -211,7 +220,7 @@ function readDial(attrs: Record<string, string>, children: OrderedNode[], warnin
         break;
       }
       case 'Conference':
-        nouns.push({ kind: 'conference', name: text });
+        nouns.push(readConference(text, attrsOf(child), warnings));
         break;
       default:
         warnings.push({
@@ -229,5 +238,30 @@ function readDial(attrs: Record<string, string>, children: OrderedNode[], warnin
     action: attrs['action'],
     method: methodAttr(attrs['method'], warnings, '<Dial>'),
     nouns,
+  };
+}
+
+function boolAttr(value: string | undefined, fallback: boolean, warnings: TwimlWarning[], where: string): boolean {
+  if (value === undefined) return fallback;
+  const v = value.trim().toLowerCase();
+  if (v === 'true') return true;
+  if (v === 'false') return false;
+  warnings.push({ code: 12200, detail: `${where}="${value}": expected true or false; ${String(fallback)} is used` });
+  return fallback;
+}
+
+/** `<Conference>` and the attributes trunkgate keeps (research §5.2-5.3); the others (waitUrl, beep, record, …) are read as no-ops. */
+function readConference(name: string, attrs: Record<string, string>, warnings: TwimlWarning[]): DialNoun {
+  const max = intAttr(attrs['maxParticipants'], 250, 2, 250);
+  if (max.bad) warnings.push({ code: 12200, detail: `<Conference maxParticipants="${attrs['maxParticipants'] ?? ''}">: expected 2-250; ${max.value} is used` });
+  const label = attrs['participantLabel'];
+  return {
+    kind: 'conference',
+    name,
+    maxParticipants: max.value,
+    startConferenceOnEnter: boolAttr(attrs['startConferenceOnEnter'], true, warnings, '<Conference startConferenceOnEnter'),
+    endConferenceOnExit: boolAttr(attrs['endConferenceOnExit'], false, warnings, '<Conference endConferenceOnExit'),
+    muted: boolAttr(attrs['muted'], false, warnings, '<Conference muted'),
+    label: label === undefined || label.length === 0 ? undefined : label,
   };
 }

@@ -278,7 +278,7 @@ function dayOrTime(v: string): { start: number; end: number } | undefined {
   return Number.isNaN(t) ? undefined : { start: t, end: t + 1000 };
 }
 
-function timeFilter(form: FormParams, name: string): ApiResult<{ after?: number; before?: number }> {
+export function timeFilter(form: FormParams, name: string): ApiResult<{ after?: number; before?: number }> {
   const out: { after?: number; before?: number } = {};
   for (const [suffix, apply] of [
     ['', (r: { start: number; end: number }) => ((out.after = r.start), (out.before = r.end))],

@@ -8,11 +8,17 @@
  * `<Dial>` rings its nouns (dial.ts). Every ending goes through `end()`,
  * once: the status, the terminal callback, and the engine's `finished`
  * (which releases the lease).
+ *
+ * A call to `client:NAME` rings the client's registration (410 Gone when it
+ * has none, 486 Busy Here when it is in a call). An inbound call (a client's
+ * INVITE) asks the application first, while it rings: a first `<Reject>`
+ * refuses it unanswered, anything else answers it and runs.
  */
 import type { BLegFailureCause } from '../b2bua/b-leg.js';
 import { type HttpMethod, type TwimlVerb, parseTwiml } from '../twiml/parse.js';
 import { DialRun, type DialOutcome } from './dial.js';
 import { FarLeg, type FarLegEvents } from './far-leg.js';
+import type { InboundLeg } from './inbound-leg.js';
 import { type RunContext, statusForFailure } from './run-context.js';
 import { callParams } from './status-callbacks.js';
 import type { CallStatus, StatusCallbackEvent, TwimlSource, VoiceCall } from './voice-call.js';
@@ -34,11 +40,21 @@ interface TwimlDoc {
 
 type Step = { kind: 'next' } | { kind: 'goto'; doc: TwimlDoc } | { kind: 'stop' };
 
+/** What a run ends or cancels: the far leg it dialled, or an inbound call's caller. */
+interface RunLeg {
+  cancel(): void;
+  hangup(): void;
+}
+
 export type RunPhase = 'dialling' | 'ringing' | 'answered' | 'ended';
 
 export class CallRun implements FarLegEvents {
   phase: RunPhase = 'dialling';
-  private leg: FarLeg | undefined;
+  private leg: RunLeg | undefined;
+  /** An inbound call, asking its application before the answer. */
+  private inbound = false;
+  /** Frees the client this call rings (or comes from) of being busy. */
+  private releaseClient: (() => void) | undefined;
   private ringTimer: NodeJS.Timeout | undefined;
   private limitTimer: NodeJS.Timeout | undefined;
   /** Bumped on every redirect and at the end: a TwiML program that sees another value stops. */
@@ -66,15 +82,75 @@ export class CallRun implements FarLegEvents {
     this.ctx.touched(call);
     this.callback('initiated');
     const target = call.target;
+    let leg: FarLeg;
     if (target.kind === 'client') {
-      // Clients (registered SIP user agents) are issue 15: until then no client is registered.
-      this.ctx.alerts.raise(31480, { callId: call.sid, detail: `client:${target.identity}: clients are not emulated yet, so no client is registered (410 Gone)` });
-      this.end('failed', 410);
-      return;
+      const reach = this.ctx.clients.reach(call.account.name, target.identity);
+      if (reach.kind !== 'ring') {
+        this.ctx.alerts.raise(reach.alert, { callId: call.sid, detail: reach.detail });
+        this.end(reach.status, reach.sipStatus);
+        return;
+      }
+      this.releaseClient = reach.release;
+      leg = this.leg = new FarLeg(this.ctx.parts, reach.target, call.from, this);
+    } else {
+      leg = this.leg = new FarLeg(this.ctx.parts, target, call.from, this);
     }
-    const leg = (this.leg = new FarLeg(this.ctx.parts, target, call.from, this));
     this.ringTimer = setTimeout(() => this.onRingTimeout(), call.options.timeoutSeconds * 1000);
     leg.start();
+  }
+
+  /**
+   * An inbound call (a client's INVITE): it rings while the application is
+   * asked (`CallStatus=ringing`); a first `<Reject>` refuses it unanswered
+   * (busy: 486, else 603), anything else answers it and runs.
+   */
+  startInbound(leg: InboundLeg, releaseClient: () => void): void {
+    const call = this.call;
+    call.startTime = this.now();
+    this.inbound = true;
+    this.leg = leg;
+    this.releaseClient = releaseClient;
+    leg.attach({ hungUp: () => this.hungUp(), cancelled: () => this.callerCancelled() });
+    this.phase = 'ringing';
+    call.status = 'ringing';
+    this.ctx.touched(call);
+    leg.ringing();
+    this.inboundProgram(leg).catch((err: unknown) => {
+      this.ctx.log.error({ err, call: call.sid }, 'running TwiML failed: this is a bug; the call is refused');
+      leg.reject(500);
+      this.end('failed', 500);
+    });
+  }
+
+  private async inboundProgram(leg: InboundLeg): Promise<void> {
+    const gen = this.generation;
+    const doc = await this.load(this.call.options.source, 'twiml', {});
+    if (gen !== this.generation || this.phase !== 'ringing') return;
+    if (doc === undefined) {
+      // no usable TwiML: the provider plays an application error; trunkgate refuses the call
+      leg.reject(500);
+      this.end('failed', 500);
+      return;
+    }
+    const first = doc.verbs[0];
+    if (first?.verb === 'Reject') {
+      const busy = first.reason === 'busy';
+      leg.reject(busy ? 486 : 603);
+      this.end(busy ? 'busy' : 'no-answer', busy ? 486 : 603);
+      return;
+    }
+    if (!leg.answer()) {
+      this.end('failed', 488);
+      return;
+    }
+    this.answered(doc);
+  }
+
+  /** The caller cancelled an inbound call before it was answered. */
+  callerCancelled(): void {
+    if (!this.inbound || (this.phase !== 'ringing' && this.phase !== 'dialling')) return;
+    (this.leg as InboundLeg).cancelled();
+    this.end('canceled', 487);
   }
 
   // ------------------------------------------------------------ far leg events
@@ -87,7 +163,7 @@ export class CallRun implements FarLegEvents {
     this.callback('ringing');
   }
 
-  answered(): void {
+  answered(preloaded?: TwimlDoc): void {
     if (this.phase !== 'dialling' && this.phase !== 'ringing') return;
     clearTimeout(this.ringTimer);
     this.phase = 'answered';
@@ -97,7 +173,7 @@ export class CallRun implements FarLegEvents {
     this.ctx.touched(call);
     this.callback('answered');
     this.limitTimer = setTimeout(() => this.onTimeLimit(), call.options.timeLimitSeconds * 1000);
-    this.startProgram(call.options.source);
+    this.startProgram(call.options.source, preloaded);
   }
 
   failed(status: number, cause: BLegFailureCause): void {
@@ -174,6 +250,7 @@ export class CallRun implements FarLegEvents {
     clearTimeout(this.ringTimer);
     clearTimeout(this.limitTimer);
     this.stopProgram();
+    this.releaseClient?.();
     const call = this.call;
     call.status = status;
     call.sipResponseCode = sipResponseCode;
@@ -218,17 +295,17 @@ export class CallRun implements FarLegEvents {
 
   // ------------------------------------------------------------ TwiML
 
-  private startProgram(source: TwimlSource): void {
-    this.program(source).catch((err: unknown) => {
+  private startProgram(source: TwimlSource, preloaded?: TwimlDoc): void {
+    this.program(source, preloaded).catch((err: unknown) => {
       this.ctx.log.error({ err, call: this.call.sid }, 'running TwiML failed: this is a bug; the call hangs up');
       this.hangupFromTwiml();
     });
   }
 
-  private async program(source: TwimlSource): Promise<void> {
+  private async program(source: TwimlSource, preloaded?: TwimlDoc): Promise<void> {
     const gen = ++this.generation;
     const live = (): boolean => gen === this.generation && this.phase === 'answered';
-    let doc = await this.load(source, 'twiml', {});
+    let doc = preloaded ?? (await this.load(source, 'twiml', {}));
     while (doc !== undefined && live()) {
       let next: TwimlDoc | undefined;
       let stopped = false;
@@ -286,6 +363,12 @@ export class CallRun implements FarLegEvents {
         const dial = (this.dial = new DialRun(this.ctx, this.call, verb));
         const outcome = await dial.run();
         if (this.dial === dial) this.dial = undefined;
+        if (outcome.fatal && live()) {
+          // a participant refused by a full (or ended) conference: its call ends failed (SPEC §10, ours)
+          this.leg?.hangup();
+          this.end('failed', undefined);
+          return { kind: 'stop' };
+        }
         if (verb.action === undefined) return live() ? { kind: 'next' } : { kind: 'stop' };
         return this.dialAction(verb.action, verb.method, baseUrl, outcome, live);
       }
@@ -328,18 +411,23 @@ export class CallRun implements FarLegEvents {
   private async load(source: TwimlSource, kind: WebhookKind, extra: Record<string, string>): Promise<TwimlDoc | undefined> {
     const gen = this.generation;
     const first = await this.loadOnce(source, kind, extra);
-    if (gen !== this.generation || this.phase !== 'answered') return undefined;
+    if (gen !== this.generation || !this.running()) return undefined;
     if (first.ok) return first.doc;
     const fallbackUrl = this.call.options.fallbackUrl;
     if (fallbackUrl !== undefined) {
       const errorUrl = source.kind === 'url' ? source.url : '';
       const second = await this.loadOnce({ kind: 'url', url: fallbackUrl, method: this.call.options.fallbackMethod }, 'fallback', { ...extra, ErrorCode: String(first.code), ErrorUrl: errorUrl });
-      if (gen !== this.generation || this.phase !== 'answered') return undefined;
+      if (gen !== this.generation || !this.running()) return undefined;
       if (second.ok) return second.doc;
     }
     this.ctx.log.info({ call: this.call.sid }, 'no usable TwiML: the call hangs up (application error)');
     this.hangupFromTwiml();
     return undefined;
+  }
+
+  /** Whether TwiML may be fetched now: the call is answered, or it is an inbound call asking before its answer. */
+  private running(): boolean {
+    return this.phase === 'answered' || (this.inbound && this.phase === 'ringing');
   }
 
   private async loadOnce(source: TwimlSource, kind: WebhookKind, extra: Record<string, string>): Promise<{ ok: true; doc: TwimlDoc } | { ok: false; code: number }> {

@@ -2,7 +2,8 @@
  * The far end of a Programmable Voice call (an API call, or a `<Dial>` leg):
  * the B2BUA's own far-leg implementations, reused — `BuiltinLeg` for an
  * E.164 number (the PSTN emulator and its number rules) and `CarrierLeg` for
- * a `sip:` URI (a real INVITE from trunkgate). This class is their
+ * a `sip:` URI (a real INVITE from trunkgate) or a registered client (an
+ * INVITE to its contact, over the flow it registered on). This class is their
  * `BLegEvents` sink and turns them into the few events a voice call needs.
  * Trunkgate is the caller here, so it makes the SDP offer itself, pointing
  * at the RTP sink (media is not emulated).
@@ -14,7 +15,19 @@ import { SDP_CONTENT_TYPE, SdpOrigin, buildOffer } from '../media/sdp.js';
 import type { MediaEndpoint, PstnEmulator } from '../pstn/emulator.js';
 import type { UserAgentCore } from '../sip/dialog/index.js';
 import { reasonPhrase } from '../sip/message/status-codes.js';
+import type { Binding } from '../clients/registrar.js';
 import type { CallTarget } from './voice-call.js';
+
+/** A registered client, reached over the flow its REGISTER came on (its WebSocket, say). */
+export interface ClientBindingTarget {
+  kind: 'binding';
+  binding: Binding;
+  /** `sip:<identity>@<account>.<clientDomainSuffix>`: the To of the INVITE. */
+  aor: string;
+}
+
+/** Where a far leg goes: the PSTN emulator, a SIP URI, or a registered client's contact. */
+export type FarTarget = Exclude<CallTarget, { kind: 'client' }> | ClientBindingTarget;
 
 export interface FarLegEvents {
   /** 180/183 from the far end. */
@@ -42,13 +55,29 @@ export class FarLeg implements BLegEvents {
 
   constructor(
     private readonly parts: FarLegParts,
-    target: Exclude<CallTarget, { kind: 'client' }>,
+    target: FarTarget,
     caller: string,
     private readonly events: FarLegEvents,
   ) {
     const offer: RelayedBody = { body: Buffer.from(buildOffer(parts.media.address, parts.media.port, this.origin)), contentType: SDP_CONTENT_TYPE };
     if (target.kind === 'pstn') {
       this.leg = new BuiltinLeg(parts.emulator, target.number, offer, this);
+    } else if (target.kind === 'binding') {
+      const b = target.binding;
+      this.leg = new CarrierLeg(
+        parts.core,
+        {
+          destination: b.flow,
+          called: b.identity,
+          caller: caller.replace(/^client:/, ''),
+          callerDisplayName: undefined,
+          offer,
+          ringTimeoutMs: 600_000,
+          requestUri: b.contact,
+          toUri: target.aor,
+        },
+        this,
+      );
     } else {
       this.leg = new CarrierLeg(
         parts.core,

@@ -45,6 +45,8 @@ export const PROVIDER_ERRORS = {
   TO_NOT_VERIFIED: entry(21219, 400, 'invalid', "'To' phone number not verified"),
   INVALID_CALL_STATE: entry(21220, 400, 'invalid_state', 'Invalid call state'),
   QUEUE_FULL: entry(22005, 400, 'queue_full', 'Call Queue Full'),
+  /** A participant added to a conference that has ended (research §5.5; HTTP status ours). */
+  CONFERENCE_OVER: entry(16022, 400, 'invalid_state', 'Conference does not exist or is completed'),
   TWIML_TOO_LONG: entry(32018, 400, 'invalid', 'Twiml size exceeded maximum allowed value of 4000 characters'),
   /** A parameter value trunkgate cannot read (the provider's generic 'Unknown parameters'; the message names it). */
   BAD_PARAMETER: entry(20001, 400, 'invalid', 'Unknown parameters'),

@@ -2,7 +2,9 @@
 import type { Logger } from 'pino';
 import type { AlertLog } from '../alerts/alert-log.js';
 import type { BLegFailureCause } from '../b2bua/b-leg.js';
+import type { Conferences } from '../conference/conferences.js';
 import type { Clock } from '../limits/clock.js';
+import type { ClientReacher } from './client-reach.js';
 import type { FarLegParts } from './far-leg.js';
 import type { StatusCallbacks } from './status-callbacks.js';
 import type { CallStatus, CallTarget, VoiceCall } from './voice-call.js';
@@ -15,6 +17,10 @@ export interface RunContext {
   webhooks: WebhookClient;
   callbacks: StatusCallbacks;
   log: Logger;
+  /** Registered clients: ring one, or learn it is busy or gone. */
+  clients: ClientReacher;
+  /** Every account's conference rooms. */
+  conferences: Conferences;
   authToken(call: VoiceCall): string | undefined;
   /** A new child call record for a `<Dial>` leg. */
   childCall(parent: VoiceCall, to: string, from: string, target: CallTarget): VoiceCall;

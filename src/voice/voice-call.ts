@@ -5,6 +5,7 @@
  * dates, `queue_time` and `duration` as strings).
  */
 import { randomBytes } from 'node:crypto';
+import type { Conference, Participant } from '../conference/conference.js';
 import type { CallLease } from '../limits/concurrency.js';
 import type { HttpMethod } from '../twiml/parse.js';
 import type { Queued } from './call-queue.js';
@@ -18,9 +19,9 @@ export const FINAL_STATUSES: readonly CallStatus[] = ['completed', 'busy', 'fail
 export type StatusCallbackEvent = 'initiated' | 'ringing' | 'answered' | 'completed';
 export const STATUS_CALLBACK_EVENTS: readonly StatusCallbackEvent[] = ['initiated', 'ringing', 'answered', 'completed'];
 
-export type CallDirection = 'outbound-api' | 'outbound-dial';
+export type CallDirection = 'outbound-api' | 'outbound-dial' | 'inbound';
 
-/** Where the call goes: the PSTN emulator, a SIP URI, or a client (issue 15). */
+/** Where the call goes: the PSTN emulator, a SIP URI, or a registered client. */
 export type CallTarget =
   | { kind: 'pstn'; number: string }
   | { kind: 'sip'; uri: string; user: string | undefined; address: string; port: number; transport: 'udp' | 'tcp' }
@@ -73,6 +74,8 @@ export class VoiceCall implements Queued {
   lease: CallLease | undefined;
   /** Set when the call left the queue for good (placed, cancelled, expired). */
   dequeued = false;
+  /** A participant added through the Participants API: the room it joins once answered. */
+  conference: { room: Conference; participant: Participant } | undefined;
 
   constructor(
     readonly account: VoiceAccount,

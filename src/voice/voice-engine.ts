@@ -11,9 +11,17 @@ import type { Logger } from 'pino';
 import type { AlertLog } from '../alerts/alert-log.js';
 import type { Config } from '../config/schema.js';
 import type { Clock } from '../limits/clock.js';
+import type { ClientAccount } from '../clients/client-directory.js';
+import type { ClientCallHandler } from '../clients/client-domain.js';
+import type { Registrar } from '../clients/registrar.js';
+import { Conferences } from '../conference/conferences.js';
 import type { ConcurrencyTracker, ReleaseReason } from '../limits/concurrency.js';
+import type { InviteServerTransaction } from '../sip/transaction/index.js';
 import { maxCallDurationMs } from '../termination/directory.js';
-import { type FormParams, type ListRequest, readCreate, readList, readUpdate } from './api-params.js';
+import { type CreateRequest, type FormParams, type ListRequest, readCreate, readList, readUpdate } from './api-params.js';
+import { clientReacher } from './client-reach.js';
+import { ConferenceApi } from './conference-api.js';
+import { InboundLeg } from './inbound-leg.js';
 import { QueueDriver } from './call-queue.js';
 import { CallRun } from './call-run.js';
 import type { FarLegParts } from './far-leg.js';
@@ -45,6 +53,8 @@ export interface VoiceEngineOptions {
   logger: Logger;
   /** The User-Agent of webhook requests. */
   userAgent: string;
+  /** The clients' registrar: `<Dial><Client>` and `client:NAME` ring its bindings (none: no client is ever registered). */
+  registrar?: Registrar | undefined;
 }
 
 export interface QueueView {
@@ -99,8 +109,14 @@ function releaseReason(status: CallStatus): ReleaseReason {
   }
 }
 
-export class VoiceEngine {
+export class VoiceEngine implements ClientCallHandler {
   readonly events = new EventEmitter<VoiceEventMap>();
+  /** Every account's conference rooms (`<Dial><Conference>`, the Conferences and Participants resources). */
+  readonly conferences: Conferences;
+  /** The Conferences and Participants resources of the REST API. */
+  readonly conferenceApi: ConferenceApi;
+  /** Inbound calls (clients' INVITEs) by their INVITE transaction, for a CANCEL. */
+  private readonly inbound = new WeakMap<InviteServerTransaction, CallRun>();
   readonly webhooks: WebhookClient;
   readonly callbacks: StatusCallbacks;
   private accounts: VoiceAccounts;
@@ -123,7 +139,10 @@ export class VoiceEngine {
     this.accounts = new VoiceAccounts(options.config);
     this.webhooks = new WebhookClient(() => this.config.voice.webhookTimeoutMs, options.userAgent);
     this.callbacks = new StatusCallbacks(this.webhooks, options.alerts, options.clock, (call) => this.authToken(call));
+    this.conferences = new Conferences(options.config.voice.maxEndedConferencesPerAccount);
     this.ctx = {
+      clients: clientReacher(options.registrar, options.clock, (account) => `${account}.${this.config.sip.clientDomainSuffix}`.toLowerCase()),
+      conferences: this.conferences,
       parts: options.parts,
       clock: options.clock,
       alerts: options.alerts,
@@ -137,11 +156,20 @@ export class VoiceEngine {
       },
       finished: (call) => this.finished(call),
     };
+    this.conferenceApi = new ConferenceApi({
+      clock: options.clock,
+      conferences: this.conferences,
+      config: () => this.config,
+      place: (account, request, prepare) => this.placeOutbound(account, request, prepare),
+      call: (account, sid) => this.find(account, sid),
+      end: (call) => this.endCall(call),
+    });
   }
 
   /** A reload: new credentials, CPS and caps at once; queues and leases carry over. */
   applyConfig(config: Config): void {
     this.config = config;
+    this.conferences.configure(config.voice.maxEndedConferencesPerAccount);
     this.accounts = new VoiceAccounts(config, this.accounts);
     for (const account of this.accounts.all()) this.driverFor(account).kick();
   }
@@ -196,24 +224,99 @@ export class VoiceEngine {
   // ------------------------------------------------------------ create
 
   create(account: VoiceAccount, form: FormParams): ApiResult<Resource> {
-    const now = this.options.clock.now();
     const req = readCreate(form, account, this.config, maxCallDurationMs(account.config) / 1000);
     if (!req.ok) return this.result('create', req);
-    const r = req.value;
+    const placed = this.placeOutbound(account, req.value);
+    if (!placed.ok) return this.result('create', placed);
+    return this.result('create', { ok: true, value: callResource(placed.value.call, placed.value.queueTimeMs) });
+  }
+
+  /**
+   * Queue an API call (a created call, or a participant's) to be placed at
+   * the account's CPS; `prepare` sees the call once it is queued. Refused
+   * with 22005 when it would not be placed within voice.queueMaxWaitSeconds.
+   */
+  private placeOutbound(account: VoiceAccount, r: CreateRequest, prepare?: (call: VoiceCall) => void): ApiResult<{ call: VoiceCall; queueTimeMs: number }> {
+    const now = this.options.clock.now();
     const call = new VoiceCall(account, r.to, r.from, r.target, r.options, 'outbound-api', undefined, now);
     if (!account.queue.offer(call)) {
       const q = account.queue;
-      return this.result('create', {
+      return {
         ok: false,
         error: providerError('QUEUE_FULL', `the call would not be placed within ${this.config.voice.queueMaxWaitSeconds} s (${q.depth} calls queued at ${q.settings.cps} CPS)`),
-      });
+      };
     }
     if (r.twimlIgnored) this.options.alerts.raise(32019, { callId: call.sid });
     this.remember(call);
     this.stats.created++;
     const estimate = account.queue.estimateWaitMs(account.queue.depth - 1, now);
+    prepare?.(call);
     if (!this.stopped) this.driverFor(account).kick();
-    return this.result('create', { ok: true, value: callResource(call, call.queueTimeMs ?? estimate) });
+    return { ok: true, value: { call, queueTimeMs: call.queueTimeMs ?? estimate } };
+  }
+
+  // ------------------------------------------------------------ clients' calls (inbound)
+
+  /**
+   * A client's authenticated INVITE (SPEC §10): an inbound call of its
+   * account, counted in the account's voice concurrency (at the cap: 503),
+   * that runs the account's client voice application. The calling client is
+   * busy while it lasts.
+   */
+  clientInvite(tx: InviteServerTransaction, caller: { account: ClientAccount; identity: string }): void {
+    const account = this.accounts.byName.get(caller.account.name);
+    const url = caller.account.voiceUrl;
+    if (account === undefined || url === null || this.stopped) {
+      tx.reply(503, undefined, { headers: [['Retry-After', '30']] });
+      return;
+    }
+    const acquired = this.options.tracker.tryAcquire([account.leaseScope]);
+    if (!acquired.ok) {
+      this.options.logger.info({ account: account.name, client: caller.identity, active: acquired.active }, 'client call refused: the account is at its voice concurrency cap');
+      tx.reply(503, undefined, { headers: [['Retry-After', '5']] });
+      return;
+    }
+    const now = this.options.clock.now();
+    const req = tx.request;
+    const options = {
+      source: { kind: 'url' as const, url, method: caller.account.voiceMethod },
+      fallbackUrl: undefined,
+      fallbackMethod: 'POST' as const,
+      statusCallback: undefined,
+      statusCallbackMethod: 'POST' as const,
+      statusCallbackEvents: new Set<never>(),
+      timeoutSeconds: 60,
+      timeLimitSeconds: maxCallDurationMs(account.config) / 1000,
+    };
+    const call = new VoiceCall(account, req.requestUri?.user ?? '', `client:${caller.identity}`, { kind: 'client', identity: caller.identity }, options, 'inbound', undefined, now);
+    call.dequeued = true;
+    call.queueTimeMs = 0;
+    call.lease = acquired.lease;
+    this.remember(call);
+    const run = new CallRun(this.ctx, call);
+    this.runs.set(call, run);
+    this.inbound.set(tx, run);
+    run.startInbound(new InboundLeg(this.options.parts.core, this.options.parts.emulator, tx), this.ctx.clients.occupy(account.name, caller.identity));
+  }
+
+  clientCancel(tx: InviteServerTransaction): void {
+    this.inbound.get(tx)?.callerCancelled();
+  }
+
+  /** End a call whatever its state (a participant removed through the API): queued ones leave the queue, others hang up. */
+  private endCall(call: VoiceCall): void {
+    if (call.ended) return;
+    const run = this.runs.get(call);
+    if (run !== undefined) {
+      run.complete();
+      return;
+    }
+    if (call.account.queue.remove(call)) {
+      call.dequeued = true;
+      call.status = 'canceled';
+      call.updatedAt = this.options.clock.now();
+      this.finished(call);
+    }
   }
 
   private remember(call: VoiceCall): void {
@@ -274,6 +377,9 @@ export class VoiceEngine {
   /** Every ending comes here once: the lease goes back, the record is kept (bounded), the queue moves. */
   private finished(call: VoiceCall): void {
     call.lease?.release(releaseReason(call.status));
+    // a participant whose call ended before it joined its room: the room hears it never came
+    const planned = call.conference;
+    if (planned !== undefined) this.conferences.abandon(planned.room, call.sid, this.options.clock.now());
     this.runs.delete(call);
     this.stats.ended++;
     this.events.emit('ended', call.account.name, call.status, call.direction);

@@ -18,7 +18,7 @@ import { cidrMatcher } from '../../src/config/cidr.js';
 import { loadConfigFile } from '../../src/config/load.js';
 import { type Config } from '../../src/config/schema.js';
 import { type MetricDefinition, METRIC_LIST } from '../../src/metrics/definitions.js';
-import { parseListenUrl } from '../../src/sip/transport/listen-url.js';
+import { type TransportName, parseListenUrl } from '../../src/sip/transport/listen-url.js';
 import { ATTEMPT_OUTCOMES } from '../../src/termination/admission.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -44,7 +44,7 @@ function loadValid(path: string): Config {
 
 interface Ports {
   /** SIP port per transport. */
-  sip: Partial<Record<'udp' | 'tcp' | 'tls', number>>;
+  sip: Partial<Record<TransportName, number>>;
   http: number;
 }
 

@@ -302,7 +302,7 @@ describe('<Dial>', () => {
     expect(after?.params['DialCallSid']).toMatch(/^CA/);
   });
 
-  it('<Client> and <Conference> (issue 15) fail with a clear alert; To=client: fails 410', async () => {
+  it('<Client> with no registration: DialCallStatus no-answer (410, alert 31480); <Conference> holds the call until the room ends; To=client: gets 410', async () => {
     const g = await voiceGateway();
     app = await startVoiceApp(TOKEN, {
       '/client': { twiml: '<Response><Dial action="/after"><Client>alice</Client></Dial></Response>' },
@@ -311,15 +311,23 @@ describe('<Dial>', () => {
       '/status': { body: '' },
     });
     const client = sdk(g);
-    await client.calls.create({ to: '+14155550123', from: FROM, url: `${app.base}/client` });
-    await client.calls.create({ to: '+14155550124', from: FROM, url: `${app.base}/conf` });
+    const toClient = await client.calls.create({ to: '+14155550123', from: FROM, url: `${app.base}/client` });
+    const [afterClient] = await app.waitFor('/after');
+    expect(afterClient?.params).toMatchObject({ CallSid: toClient.sid, DialCallStatus: 'no-answer' });
+    expect(alerts(g, 31480)).toEqual(['<Dial><Client>: client:alice is not registered: 410 Gone']);
+    // the conference: the only participant stays in the room (no <Dial> action yet) until the room is ended through the API
+    const inRoom = await client.calls.create({ to: '+14155550124', from: FROM, url: `${app.base}/conf` });
+    await waitFor(() => g.voice.conferences.participantCount === 1, { what: 'the call to join the room' });
+    expect(app.requests.filter((r) => r.path === '/after')).toHaveLength(1);
+    const [room] = await client.conferences.list({ friendlyName: 'room', status: 'in-progress' });
+    expect(room).toBeDefined();
+    await client.conferences(room?.sid ?? '').update({ status: 'completed' });
     const after = await app.waitFor('/after', 2);
-    expect(after.map((r) => r.params['DialCallStatus'])).toEqual(['failed', 'failed']);
-    expect(alerts(g, 31480)[0]).toContain('not emulated yet');
-    expect(alerts(g, 16022)[0]).toContain('not emulated yet');
+    expect(after[1]?.params).toMatchObject({ CallSid: inRoom.sid, DialCallStatus: 'completed' });
+    expect(alerts(g, 16022)).toEqual([]);
     await client.calls.create({ to: 'client:bob', from: FROM, twiml: '<Response/>', statusCallback: `${app.base}/status` });
     const [cb] = await app.waitFor('/status');
-    expect(cb?.params).toMatchObject({ CallStatus: 'failed', SipResponseCode: '410', To: 'client:bob' });
+    expect(cb?.params).toMatchObject({ CallStatus: 'no-answer', SipResponseCode: '410', To: 'client:bob' });
   });
 });
 

@@ -200,7 +200,7 @@ function isLooseRoute(route: string): boolean {
   return uri.ok && uri.uri.params.has('lr');
 }
 
-/** A SIP URI naming an IP address, as a destination (transport from `;transport=`). */
+/** A SIP URI naming an IP address, as a destination (transport from `;transport=`); never a WebSocket one. */
 export function uriDestination(uriText: string): Destination | undefined {
   const r = parseUri(uriText);
   if (!r.ok || (r.uri.scheme !== 'sip' && r.uri.scheme !== 'sips')) return undefined;
@@ -212,5 +212,7 @@ export function uriDestination(uriText: string): Destination | undefined {
   // a SIPS URI is reached over TLS (RFC 3261 §26.2.2), default port 5061
   const t = uri.scheme === 'sips' ? 'tls' : (uri.params.get('transport') ?? 'udp').toLowerCase();
   const transport: TransportName = (TRANSPORT_NAMES as readonly string[]).includes(t) ? (t as TransportName) : 'udp';
+  // a WebSocket client is reached only over its own connection (RFC 7118 §5): the dialog's flow
+  if (transport === 'ws' || transport === 'wss') return undefined;
   return { transport, address, port: uri.port ?? DEFAULT_PORT[transport] };
 }

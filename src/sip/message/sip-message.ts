@@ -11,7 +11,7 @@ import { type Via, parseVia } from './via.js';
 import { splitList } from './syntax.js';
 
 /** The transports trunkgate speaks; each has its module in `sip/transport/` (registered in `protocols.ts`). */
-export const TRANSPORT_NAMES = ['udp', 'tcp', 'tls'] as const;
+export const TRANSPORT_NAMES = ['udp', 'tcp', 'tls', 'ws', 'wss'] as const;
 export type TransportName = (typeof TRANSPORT_NAMES)[number];
 
 /** Where a received message came from. Filled in by the transport layer. */

@@ -1,4 +1,4 @@
-/** `udp://127.0.0.1:5060`, `tcp://[::1]:5060`, `tls://127.0.0.1:5061` listen addresses. */
+/** `udp://127.0.0.1:5060`, `tcp://[::1]:5060`, `tls://127.0.0.1:5061`, `ws://127.0.0.1:8088`, `wss://…` listen addresses. */
 import { isIP } from 'node:net';
 import { TRANSPORT_NAMES, type TransportName } from '../message/sip-message.js';
 
@@ -16,8 +16,11 @@ export type ListenUrlResult = { ok: true; spec: ListenSpec } | { ok: false; reas
 
 const LISTEN_URL = /^([a-z]+):\/\/(\[[^\]]+\]|[^:/[\]]+)(?::(\d{1,5}))?\/?$/i;
 
-/** The port a listen URL without one gets (RFC 3261 §19.1.2): 5060, and 5061 for TLS. */
-export const DEFAULT_PORT: Readonly<Record<TransportName, number>> = { udp: 5060, tcp: 5060, tls: 5061 };
+/**
+ * The port a listen URL without one gets (RFC 3261 §19.1.2): 5060, and 5061
+ * for TLS; WebSocket's own, 80 and 443, for ws and wss (RFC 7118 §5).
+ */
+export const DEFAULT_PORT: Readonly<Record<TransportName, number>> = { udp: 5060, tcp: 5060, tls: 5061, ws: 80, wss: 443 };
 
 function isTransportName(name: string): name is TransportName {
   return (TRANSPORT_NAMES as readonly string[]).includes(name);

@@ -28,6 +28,8 @@ export interface TransportLimits {
   maxConnections: number;
   /** Most inbound stream connections at once from one source IP address, per protocol; more are refused. */
   maxConnectionsPerSource: number;
+  /** WebSocket ping interval: a connection that answers nothing between two pings is closed. */
+  wsPingIntervalMs: number;
 }
 
 /** What TLS needs: our certificate and key, and how to check the peers we connect to. */

@@ -6,6 +6,7 @@
  */
 import { isIP, type Server, type Socket } from 'node:net';
 import { StreamFramer, type MessageSource, type TransportName } from '../message/index.js';
+import { nextConnectionId } from './connection-ids.js';
 import { describeListenError } from './errors.js';
 import { type ListenSpec, formatHostPort, formatListenUrl } from './listen-url.js';
 import { type Protocol, type ProtocolContext, familyOf } from './protocol.js';
@@ -31,9 +32,6 @@ interface Connection {
 }
 
 const PONG = Buffer.from('\r\n');
-
-/** Connection ids are unique across every stream transport of a process (a flow names one). */
-let nextConnectionId = 1;
 
 export abstract class StreamProtocol implements Protocol {
   abstract readonly name: TransportName;
@@ -146,7 +144,7 @@ export abstract class StreamProtocol implements Protocol {
   }
 
   private adopt(socket: Socket, accepted: boolean, remote?: { address: string; port: number }): Connection {
-    const id = nextConnectionId++;
+    const id = nextConnectionId();
     const remoteAddress = remote?.address ?? socket.remoteAddress ?? '';
     const remotePort = remote?.port ?? socket.remotePort ?? 0;
     const limits = this.ctx.limits;

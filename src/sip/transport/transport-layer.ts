@@ -67,6 +67,8 @@ export interface TransportOptions {
    * `maxTcpConnections` (at least 1).
    */
   maxTcpConnectionsPerSource?: number | null | undefined;
+  /** WebSocket ping interval (ws, wss): a connection silent between two pings is closed. Default 30000. */
+  wsPingIntervalMs?: number;
   /**
    * Asked before a request that arrived is parsed (responses and keep-alives
    * are never asked): false drops it, counted as `sourceLimited` (per-source
@@ -111,6 +113,7 @@ export class TransportLayer implements SipTransport {
       messageTimeoutMs: options.tcpMessageTimeoutMs ?? 20_000,
       maxConnections: options.maxTcpConnections ?? 1024,
       maxConnectionsPerSource: options.maxTcpConnectionsPerSource ?? defaultPerSourceCap(options.maxTcpConnections ?? 1024),
+      wsPingIntervalMs: options.wsPingIntervalMs ?? 30_000,
     };
     this.gate = options.requestGate;
     this.log = options.logger;
@@ -313,7 +316,9 @@ export class TransportLayer implements SipTransport {
       this.events.emit('sourceLimited', transport);
       return;
     }
-    const parsed = parseMessage(buf, { maxMessageBytes: this.limits.maxMessageBytes, maxHeaders: this.limits.maxHeaders, stream: transport !== 'udp' });
+    // a stream frame is Content-Length framed; a datagram or a WebSocket message is whole as it came (RFC 7118 §5)
+    const stream = transport === 'tcp' || transport === 'tls';
+    const parsed = parseMessage(buf, { maxMessageBytes: this.limits.maxMessageBytes, maxHeaders: this.limits.maxHeaders, stream });
     if (!parsed.ok) {
       const partial = parsed.partial;
       if (partial !== undefined && partial.isRequest) {

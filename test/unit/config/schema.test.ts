@@ -77,6 +77,9 @@ describe('defaults are explicit (SPEC §7.2)', () => {
         maxTcpConnectionsPerSource: null,
         advertisedAddress: null,
         tls: { cert: null, key: null, ca: null, verifyCarriers: true },
+        clientDomainSuffix: 'client.twilio.com',
+        clientRegistration: { minExpiresSeconds: 60, maxExpiresSeconds: 3600, maxBindingsPerIdentity: 10 },
+        wsPingIntervalMs: 30_000,
       },
       shutdown: { drainMs: 30_000 },
       http: { listen: '127.0.0.1:8080', token: null, allowedHosts: [], metricsRequireToken: false },
@@ -85,7 +88,7 @@ describe('defaults are explicit (SPEC §7.2)', () => {
       accounts: [],
       trunks: [],
       pstn: { answerAfterMs: 1000, earlyMedia: false, ringTimeoutMs: 60_000, hangupAfterMs: null, rules: [] },
-      voice: { queueMaxWaitSeconds: 86_400, webhookTimeoutMs: 15_000, maxEndedCallsPerAccount: 10_000 },
+      voice: { queueMaxWaitSeconds: 86_400, webhookTimeoutMs: 15_000, maxEndedCallsPerAccount: 10_000, maxEndedConferencesPerAccount: 1000 },
       security: {
         digest: { algorithms: ['MD5'], requireUriMatch: true, maxFailures: 10, failureWindowSeconds: 60, banSeconds: 600 },
         sourceRateLimit: { enabled: false, requestsPerSecond: 50, burst: 100, blockSeconds: 30 },
@@ -131,7 +134,44 @@ describe('defaults are explicit (SPEC §7.2)', () => {
       extendedCallDuration: false,
       apiKeys: [],
       voiceCps: 1,
+      clients: [],
+      clientVoiceUrl: null,
+      clientVoiceMethod: 'POST',
     });
+  });
+
+  it('client keys (SPEC §13): identities unique per account, passwords and URLs checked, wss needs a certificate off loopback', () => {
+    const r = validateConfig({
+      sip: { listen: ['wss://192.0.2.1:443'], clientRegistration: { minExpiresSeconds: 600, maxExpiresSeconds: 60 } },
+      accounts: [
+        {
+          name: 'a',
+          type: 'trial',
+          clients: [
+            { identity: 'alice', password: 'alice-pass-1' },
+            { identity: 'alice', password: 'alice-pass-2' },
+            { identity: 'bad name', password: 'short' },
+          ],
+          clientVoiceUrl: 'http://my_app/voice',
+        },
+      ],
+    });
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    const paths = r.problems.map((p) => p.path);
+    expect(paths).toEqual(
+      expect.arrayContaining([
+        'sip.listen[0]',
+        'sip.clientRegistration.maxExpiresSeconds',
+        'accounts[0].clients[1].identity',
+        'accounts[0].clients[2].identity',
+        'accounts[0].clients[2].password',
+        'accounts[0].clientVoiceUrl',
+      ]),
+    );
+    // the password is a secret: never printed
+    expect(JSON.stringify(r.problems)).not.toContain('short');
+    expect(valid({ sip: { listen: ['ws://127.0.0.1:0', 'wss://[::1]:0'] } }).sip.listen).toEqual(['ws://127.0.0.1:0', 'wss://[::1]:0']);
   });
 
   it('Programmable Voice keys (SPEC §13): checked with their paths; API key and account SIDs unique', () => {

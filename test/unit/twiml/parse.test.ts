@@ -44,9 +44,26 @@ describe('parseTwiml', () => {
     const r = parseTwiml('<Response><Pause/><Dial><Client>alice</Client><Conference>room</Conference></Dial><Reject/></Response>');
     expect(r.ok && r.verbs).toEqual([
       { verb: 'Pause', lengthSeconds: 1 },
-      { verb: 'Dial', timeoutSeconds: 30, timeLimitSeconds: 14_400, callerId: undefined, action: undefined, method: 'POST', nouns: [{ kind: 'client', identity: 'alice' }, { kind: 'conference', name: 'room' }] },
+      { verb: 'Dial', timeoutSeconds: 30, timeLimitSeconds: 14_400, callerId: undefined, action: undefined, method: 'POST', nouns: [
+          { kind: 'client', identity: 'alice' },
+          { kind: 'conference', name: 'room', maxParticipants: 250, startConferenceOnEnter: true, endConferenceOnExit: false, muted: false, label: undefined },
+        ],
+      },
       { verb: 'Reject', reason: 'rejected' },
     ]);
+  });
+
+  it('reads <Conference> attributes; out-of-range or non-boolean values are warned about and defaulted', () => {
+    const r = parseTwiml(
+      '<Response><Dial><Conference maxParticipants="3" startConferenceOnEnter="false" endConferenceOnExit="true" muted="true" participantLabel="agent">room</Conference></Dial>' +
+        '<Dial><Conference maxParticipants="251" muted="yes">big</Conference></Dial></Response>',
+    );
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.verbs[0]).toMatchObject({ nouns: [{ kind: 'conference', name: 'room', maxParticipants: 3, startConferenceOnEnter: false, endConferenceOnExit: true, muted: true, label: 'agent' }] });
+    expect(r.verbs[1]).toMatchObject({ nouns: [{ kind: 'conference', name: 'big', maxParticipants: 250, muted: false }] });
+    expect(r.warnings.map((w) => w.code)).toEqual([12200, 12200]);
+    expect(r.warnings[0]?.detail).toContain('maxParticipants');
   });
 
   it.each([

@@ -12,13 +12,17 @@ describe('parseListenUrl', () => {
     ['  udp://10.0.0.1:5062  ', { transport: 'udp', host: '10.0.0.1', port: 5062 }],
     ['tls://127.0.0.1', { transport: 'tls', host: '127.0.0.1', port: 5061 }],
     ['tls://[::1]:5071', { transport: 'tls', host: '::1', port: 5071 }],
+    // RFC 7118 §5: WebSocket's own default ports
+    ['ws://127.0.0.1', { transport: 'ws', host: '127.0.0.1', port: 80 }],
+    ['wss://127.0.0.1', { transport: 'wss', host: '127.0.0.1', port: 443 }],
+    ['ws://[::1]:8088', { transport: 'ws', host: '::1', port: 8088 }],
   ])('%s', (url, spec) => {
     expect(parseListenUrl(url)).toEqual({ ok: true, spec });
   });
 
   it.each([
     ['127.0.0.1:5060', /not a listen URL like udp:\/\/127\.0\.0\.1:5060/],
-    ['wss://127.0.0.1:5061', /not a listen URL: unknown transport "wss"/],
+    ['sctp://127.0.0.1:5061', /not a listen URL: unknown transport "sctp"/],
     ['udp://::1:5060', /not a listen URL/],
     ['udp://[::1:5060', /not a listen URL/],
     ['udp://127.0.0.1:abc', /not a listen URL/],
