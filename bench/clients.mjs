@@ -5,12 +5,11 @@
 //  - client-call-rate: calls through <Dial><Client> at 100/s (the account's voice CPS paces them),
 //    every client leg answered and ended by the <Dial>'s timeLimit: target 0 failed.
 // The clients are bench/ws-sip-client.mjs (lean raw SIP over WebSocket); `quick` runs fewer.
-import { spawn } from 'node:child_process';
 import http from 'node:http';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT, freePort, startGatewayProcess, track } from './lib.mjs';
+import { freePort, startGatewayProcess, startGcGateway } from './lib.mjs';
 import { WsSipClient } from './ws-sip-client.mjs';
 
 const SID = `AC${'b15'.padEnd(32, '0')}`;
@@ -18,45 +17,6 @@ const TOKEN = 'bench-auth-token-15';
 const DOMAIN = 'demo.client.twilio.com';
 const identity = (i) => `c${String(i).padStart(4, '0')}`;
 const password = (i) => `bench-pass-${String(i).padStart(4, '0')}`;
-
-/**
- * The gateway in its own process with --expose-gc (bench/gateway-gc-child.mjs): `measure()`
- * resolves with its memory after a full GC, so the figure is what registrations hold.
- */
-async function startGcGateway(path) {
-  const child = track(spawn(process.execPath, ['--expose-gc', join(ROOT, 'bench/gateway-gc-child.mjs'), path], { stdio: ['pipe', 'pipe', 'pipe'] }));
-  let out = '';
-  const waiters = [];
-  child.stdout.setEncoding('utf8').on('data', (d) => {
-    out += d;
-    let nl;
-    while ((nl = out.indexOf('\n')) !== -1) {
-      const line = out.slice(0, nl);
-      out = out.slice(nl + 1);
-      if (line.startsWith('{"measure"')) waiters.shift()?.(JSON.parse(line).measure);
-      else if (line === 'listening') waiters.shift()?.(undefined);
-    }
-  });
-  child.stderr.resume();
-  await new Promise((resolve, reject) => {
-    waiters.push(resolve);
-    child.once('exit', (code) => reject(new Error(`gateway exited ${code}`)));
-  });
-  return {
-    measure: () =>
-      new Promise((resolve) => {
-        waiters.push(resolve);
-        child.stdin.write('measure\n');
-      }),
-    async stop() {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-      if (child.exitCode === null) child.kill('SIGKILL');
-    },
-  };
-}
 
 async function startClientGateway(clients, voiceCps, { gc = false } = {}) {
   const [sipPort, wsPort, httpPort] = [await freePort(), await freePort(), await freePort()];

@@ -251,3 +251,42 @@ ${observability === undefined ? '' : `observability: ${JSON.stringify(observabil
   writeFileSync(path, yaml);
   return path;
 }
+
+/**
+ * The gateway in its own process with --expose-gc (bench/gateway-gc-child.mjs): `measure()`
+ * resolves with its memory after a full GC, so the figure is what registrations hold.
+ */
+export async function startGcGateway(path) {
+  const child = track(spawn(process.execPath, ['--expose-gc', join(ROOT, 'bench/gateway-gc-child.mjs'), path], { stdio: ['pipe', 'pipe', 'pipe'] }));
+  let out = '';
+  const waiters = [];
+  child.stdout.setEncoding('utf8').on('data', (d) => {
+    out += d;
+    let nl;
+    while ((nl = out.indexOf('\n')) !== -1) {
+      const line = out.slice(0, nl);
+      out = out.slice(nl + 1);
+      if (line.startsWith('{"measure"')) waiters.shift()?.(JSON.parse(line).measure);
+      else if (line === 'listening') waiters.shift()?.(undefined);
+    }
+  });
+  child.stderr.resume();
+  await new Promise((resolve, reject) => {
+    waiters.push(resolve);
+    child.once('exit', (code) => reject(new Error(`gateway exited ${code}`)));
+  });
+  return {
+    measure: () =>
+      new Promise((resolve) => {
+        waiters.push(resolve);
+        child.stdin.write('measure\n');
+      }),
+    async stop() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+      if (child.exitCode === null) child.kill('SIGKILL');
+    },
+  };
+}
