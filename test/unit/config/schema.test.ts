@@ -131,6 +131,7 @@ describe('defaults are explicit (SPEC §7.2)', () => {
       extendedCallDuration: false,
       apiKeys: [],
       voiceCps: 1,
+      numbers: [],
     });
   });
 
@@ -161,6 +162,9 @@ describe('defaults are explicit (SPEC §7.2)', () => {
       route: 'builtin',
       ringTimeoutMs: 180_000,
       secure: false,
+      transferMode: 'disable-all',
+      transferCallerId: 'from-transferee',
+      origination: { uris: [], disasterRecoveryMethod: 'POST', numbers: [] },
     });
   });
 
