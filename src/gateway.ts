@@ -42,6 +42,10 @@ import { FrontDoor, PROVIDER_TRYING_REASON } from './termination/front-door.js';
 import { VERSION } from './version.js';
 import { VoiceMetrics } from './metrics/voice-metrics.js';
 import { VoiceEngine } from './voice/voice-engine.js';
+import { TransferLegs } from './b2bua/transfer-legs.js';
+import { OriginationMetrics } from './metrics/origination-metrics.js';
+import { Origination } from './origination/origination.js';
+import { OriginationPlan } from './origination/plan.js';
 
 export { VERSION };
 
@@ -78,6 +82,8 @@ export class Gateway {
   readonly frontDoor: FrontDoor;
   /** Programmable Voice: the Calls API, its CPS queues, webhooks and TwiML. */
   readonly voice: VoiceEngine;
+  /** The inbound side: calls towards the PBX through the trunks' origination URIs, and load runs. */
+  readonly origination: Origination;
   readonly registry = new Registry();
   readonly metrics: GatewayMetrics;
   readonly admin: Admin;
@@ -116,7 +122,7 @@ export class Gateway {
     const mediaHost = transportOptions.listen[0]?.host ?? '127.0.0.1';
     this.rtp = new RtpSink(mediaHost, this.transport.advertise(mediaHost));
     this.emulator = new PstnEmulator(config.pstn, this.rtp);
-    this.b2bua = new B2bua({ core: this.core, emulator: this.emulator, alerts: this.alerts, clock, logger: log.child({ layer: 'b2bua' }) });
+    this.b2bua = new B2bua({ core: this.core, emulator: this.emulator, media: this.rtp, alerts: this.alerts, clock, logger: log.child({ layer: 'b2bua' }) });
     this.frontDoor = new FrontDoor({
       calls: this.b2bua,
       alerts: this.alerts,
@@ -128,6 +134,9 @@ export class Gateway {
     this.core.attach(this.frontDoor);
     this.voice = new VoiceEngine({ config, clock, alerts: this.alerts, tracker: this.tracker, parts: { core: this.core, emulator: this.emulator, media: this.rtp }, logger: log.child({ layer: 'voice' }), userAgent: `TwilioProxy/1.1 (trunkgate ${VERSION})` });
 
+    const transferLegs = new TransferLegs(this.core, this.emulator, this.rtp, 180_000);
+    this.origination = new Origination({ core: this.core, alerts: this.alerts, media: this.rtp, emulator: this.emulator, voice: this.voice, transferLegs, limits: this.limits, logger: log.child({ layer: 'origination' }) }, new OriginationPlan(config, this.current.directory));
+
     this.tracker.events.on('doubleRelease', (lease, reason) => log.error({ reason, firstReason: lease.releaseReason }, 'lease released twice: this is a bug'));
     this.auth.events.on('banned', (kind, ban) => log.warn({ kind, value: ban.key, failures: ban.failures, until: new Date(ban.untilMs).toISOString() }, 'digest: banned after too many failed attempts'));
     const directory = (): Directory => this.current.directory;
@@ -135,6 +144,7 @@ export class Gateway {
     const events = { transport: this.transport.events, frontDoor: this.frontDoor.events, b2bua: this.b2bua.events, limits: this.limits.events };
     this.metrics = new GatewayMetrics(this.registry, sources, events, VERSION, config.instance);
     new VoiceMetrics(this.registry, this.voice);
+    new OriginationMetrics(this.registry, this.origination, this.b2bua);
     this.observability = new Observability({ config: config.observability, log, now: () => clock.now(), ...events });
     this.admin = new Admin({
       directory,
@@ -149,6 +159,7 @@ export class Gateway {
       ready: () => this.started && !this.draining,
       reload: () => this.reload(),
       voice: this.voice,
+      origination: this.origination,
     });
   }
 
@@ -214,15 +225,17 @@ export class Gateway {
   async drain(): Promise<void> {
     this.draining = true;
     this.voice.drain();
+    this.origination.drain();
     const deadline = Date.now() + this.config.shutdown.drainMs;
     this.log.info({ activeCalls: this.b2bua.activeCalls, voiceCalls: this.voice.liveCalls, drainMs: this.config.shutdown.drainMs }, 'draining');
-    while (this.b2bua.activeCalls + this.voice.liveCalls > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    while (this.b2bua.activeCalls + this.voice.liveCalls + this.origination.liveCalls > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     await this.stop();
   }
 
   /** End every call (BYE both legs), give the BYEs a moment, then close everything. */
   async stop(): Promise<void> {
     this.draining = true;
+    this.origination.stop();
     this.voice.stop();
     this.b2bua.endAll();
     const deadline = Date.now() + 2000;
@@ -248,6 +261,7 @@ export class Gateway {
     this.transactions.timerConfig = { ...config.sip.timers };
     this.emulator.updateConfig(config.pstn);
     this.voice.applyConfig(config);
+    this.origination.applyConfig(new OriginationPlan(config, this.current.directory));
     this.sourceLimiter.configure(sourceRatePolicy(config));
     this.observability.applyConfig(config.observability).catch((err: unknown) => this.log.error({ err }, 'applying the observability settings failed'));
     return warnings;

@@ -21,6 +21,8 @@ export interface CarrierLegParams {
   offer: RelayedBody | undefined;
   /** How long the carrier may take to answer (RFC 3261 Timer C): then it is cancelled and the caller gets 408. */
   ringTimeoutMs: number;
+  /** More headers for the INVITE (a transfer's Referred-By). */
+  extraHeaders?: ReadonlyArray<readonly [string, string]>;
 }
 
 type CarrierState = 'idle' | 'calling' | 'answered' | 'ending' | 'ended';
@@ -61,6 +63,7 @@ export class CarrierLeg implements BLeg {
       ['Contact', contact],
       ['Allow', ALLOW],
     ];
+    if (p.extraHeaders !== undefined) headers.push(...p.extraHeaders);
     const offer = p.offer;
     p.offer = undefined; // the request keeps what it needs; an answered call keeps none of it
     if (offer !== undefined && offer.body.length > 0 && offer.contentType !== undefined) headers.push(['Content-Type', offer.contentType]);

@@ -19,6 +19,8 @@ export interface OriginationTarget {
   /** An IP literal (no brackets); `localhost` reads as 127.0.0.1. */
   address: string;
   port: number;
+  /** Whether the URI names its port (else the transport's default). */
+  portGiven: boolean;
   /** A fixed user part, or undefined: the dialled number goes there. */
   user: string | undefined;
   /** `?X-name=value` headers, decoded, in order. */
@@ -74,5 +76,5 @@ export function parseOriginationUri(text: string): OriginationUriResult {
       headers.push([name, value]);
     }
   }
-  return { ok: true, target: { uri: text, transport, address, port, user, headers } };
+  return { ok: true, target: { uri: text, transport, address, port, portGiven: m[4] !== undefined, user, headers } };
 }

@@ -9,6 +9,7 @@ import type { VoiceApi } from '../voice/voice-api-types.js';
 import type { BanKind, BanView } from '../termination/digest-guard.js';
 import type { CpsChangeBody } from './bodies.js';
 import type { ObservabilityApi } from './observability-views.js';
+import type { OriginationApi } from './origination-routes.js';
 
 export interface RegionCpsView {
   region: string;
@@ -94,6 +95,8 @@ export interface AdminApi {
   reload(): Result<ReloadView>;
   /** Programmable Voice: the Calls API and the queue views (absent: not served). */
   readonly voice?: VoiceApi | undefined;
+  /** Inbound load runs (/v1/origination; absent: not served). */
+  readonly origination?: OriginationApi | undefined;
   /** The digest ban (GET /v1/security/bans). */
   bans(): BansView;
   /** Lift every ban; returns how many were in force. */

@@ -20,6 +20,7 @@ import type { CpsChangeBody } from './bodies.js';
 import type { VoiceApi } from '../voice/voice-api-types.js';
 import { type ObservabilityApi, ObservabilityViews } from './observability-views.js';
 import type { Observability } from '../observability/observability.js';
+import type { OriginationApi } from './origination-routes.js';
 
 export interface AdminParts {
   /** The compiled configuration in force (swapped on reload). */
@@ -37,14 +38,17 @@ export interface AdminParts {
   ready(): boolean;
   reload(): Result<ReloadView>;
   voice?: VoiceApi;
+  origination?: OriginationApi;
 }
 
 export class Admin implements AdminApi {
   readonly voice: VoiceApi | undefined;
+  readonly origination: OriginationApi | undefined;
   readonly observability: ObservabilityApi;
 
   constructor(private readonly parts: AdminParts) {
     this.voice = parts.voice;
+    this.origination = parts.origination;
     this.observability = new ObservabilityViews(
       parts.observability,
       { trunks: () => this.trunks(), calls: () => this.calls(), alerts: () => parts.alerts.list(), now: () => parts.clock.now() },

@@ -204,9 +204,9 @@ export const METRICS = {
   voiceCallsEnded: {
     name: 'trunkgate_voice_calls_ended_total',
     type: 'counter',
-    help: 'Programmable Voice calls that ended, by final status and direction (outbound-api: created through the API; outbound-dial: <Dial> legs).',
+    help: 'Programmable Voice calls that ended, by final status and direction (outbound-api: created through the API; outbound-dial: <Dial> legs; inbound: a number\'s voice URL or a trunk\'s disaster-recovery URL).',
     labels: ['account', 'status', 'direction'],
-    labelValues: { status: 'completed busy failed no-answer canceled', direction: 'outbound-api outbound-dial' },
+    labelValues: { status: 'completed busy failed no-answer canceled', direction: 'outbound-api outbound-dial inbound' },
   },
   voiceWebhookSeconds: {
     name: 'trunkgate_voice_webhook_seconds',
@@ -255,6 +255,27 @@ export const METRICS = {
     type: 'counter',
     help: 'Leases found in the shared store past their expiry (the instance that held them stopped heartbeating: crashed, killed, or cut off from Redis for longer than limits.leaseTtlMs) and removed by this instance; each batch raises alert 99102.',
     labels: [],
+  },
+  originationCalls: {
+    name: 'trunkgate_origination_calls_total',
+    type: 'counter',
+    help: 'Inbound calls (towards the PBX through a trunk\'s origination URIs, or to a number\'s voice URL) that ended, by outcome: answered by a URI; rejected by one with a status that does not fail over; no_answer (rang past ringTimeoutMs); failed (every URI failed and there is no disaster-recovery URL); disaster_recovery (the disaster-recovery webhook took it); webhook (a number\'s voice URL took it); concurrency_limited (not delivered: the trunk or account was at its cap, alert 10004); canceled (the caller hung up first: a run stopped, shutdown).',
+    labels: ['trunk', 'outcome'],
+    labelValues: { trunk: 'configured trunk names (empty for a number with a voice URL)', outcome: 'answered rejected no_answer failed disaster_recovery webhook concurrency_limited canceled' },
+  },
+  originationAttempts: {
+    name: 'trunkgate_origination_attempts_total',
+    type: 'counter',
+    help: 'Attempts of inbound calls at origination URIs, by result: answered; rejected (a final response that does not fail over); ring_timeout; failover_response, failover_timeout (no response within 4 s, or none at all), failover_transport (could not be reached): the call went on to the next URI (alert 32011).',
+    labels: ['trunk', 'result'],
+    labelValues: { trunk: 'configured trunk names', result: 'answered rejected ring_timeout failover_response failover_timeout failover_transport' },
+  },
+  transfers: {
+    name: 'trunkgate_transfers_total',
+    type: 'counter',
+    help: 'REFERs from the PBX (termination and inbound calls), by outcome: refused by transferMode (403, alert 32218), invalid (400), completed (the target answered and was bridged), failed (the target did not answer).',
+    labels: ['trunk', 'outcome'],
+    labelValues: { trunk: 'configured trunk names', outcome: 'refused invalid completed failed' },
   },
   buildInfo: {
     name: 'trunkgate_build_info',

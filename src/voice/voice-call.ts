@@ -18,7 +18,8 @@ export const FINAL_STATUSES: readonly CallStatus[] = ['completed', 'busy', 'fail
 export type StatusCallbackEvent = 'initiated' | 'ringing' | 'answered' | 'completed';
 export const STATUS_CALLBACK_EVENTS: readonly StatusCallbackEvent[] = ['initiated', 'ringing', 'answered', 'completed'];
 
-export type CallDirection = 'outbound-api' | 'outbound-dial';
+/** `inbound`: a call to one of the account's numbers (its voice URL, or a trunk's disaster-recovery URL). */
+export type CallDirection = 'outbound-api' | 'outbound-dial' | 'inbound';
 
 /** Where the call goes: the PSTN emulator, a SIP URI, or a client (issue 15). */
 export type CallTarget =

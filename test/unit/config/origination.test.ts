@@ -95,7 +95,7 @@ describe('numbers', () => {
 describe('parseOriginationUri', () => {
   it('reads transport, port defaults, a fixed user and X- headers', () => {
     const r = parseOriginationUri('sip:pbx@127.0.0.1:5070;transport=tcp;edge=ashburn?X-Site=paris&X-Route=a%20b');
-    expect(r).toEqual({ ok: true, target: { uri: 'sip:pbx@127.0.0.1:5070;transport=tcp;edge=ashburn?X-Site=paris&X-Route=a%20b', transport: 'tcp', address: '127.0.0.1', port: 5070, user: 'pbx', headers: [['X-Site', 'paris'], ['X-Route', 'a b']] } });
+    expect(r).toEqual({ ok: true, target: { uri: 'sip:pbx@127.0.0.1:5070;transport=tcp;edge=ashburn?X-Site=paris&X-Route=a%20b', transport: 'tcp', address: '127.0.0.1', port: 5070, portGiven: true, user: 'pbx', headers: [['X-Site', 'paris'], ['X-Route', 'a b']] } });
     const s = parseOriginationUri('sips:[::1]');
     expect(s.ok && s.target).toMatchObject({ transport: 'tls', address: '::1', port: 5061, user: undefined });
     const l = parseOriginationUri('sip:localhost');
