@@ -104,26 +104,26 @@ describe('priority and weight', () => {
     const [a, b, c, backup] = await Promise.all([pbx(ANSWER), pbx(ANSWER), pbx(ANSWER), pbx(ANSWER)]);
     const g = await gatewayWith({
       uris: [
-        { uri: uriOf(a as StartedSipp), priority: 10, weight: 60 },
-        { uri: uriOf(b as StartedSipp), priority: 10, weight: 30 },
-        { uri: uriOf(c as StartedSipp), priority: 10, weight: 10 },
-        { uri: uriOf(backup as StartedSipp), priority: 20, weight: 1000 },
+        { uri: uriOf(a), priority: 10, weight: 60 },
+        { uri: uriOf(b), priority: 10, weight: 30 },
+        { uri: uriOf(c), priority: 10, weight: 10 },
+        { uri: uriOf(backup), priority: 20, weight: 1000 },
       ],
     });
     const report = await runToEnd(g, { trunk: 'demo', rate: 250, calls: 1000 }, 60_000);
     expect(report).toMatchObject({ state: 'completed', offered: 1000, failovers: 0, refusedAtCap: 0, answers: { '200': 1000 }, outcomes: { answered: 1000 }, active: 0 });
     const share = (s: StartedSipp): number => (report.delivered[uriOf(s)] ?? 0) / 1000;
-    expect(Math.abs(share(a as StartedSipp) - 0.6)).toBeLessThan(0.05);
-    expect(Math.abs(share(b as StartedSipp) - 0.3)).toBeLessThan(0.05);
-    expect(Math.abs(share(c as StartedSipp) - 0.1)).toBeLessThan(0.05);
-    expect(report.delivered[uriOf(backup as StartedSipp)]).toBeUndefined();
+    expect(Math.abs(share(a) - 0.6)).toBeLessThan(0.05);
+    expect(Math.abs(share(b) - 0.3)).toBeLessThan(0.05);
+    expect(Math.abs(share(c) - 0.1)).toBeLessThan(0.05);
+    expect(report.delivered[uriOf(backup)]).toBeUndefined();
     // each PBX counted, on its side, the calls the report says it got (SIPp writes its counters every second)
-    await waitFor(() => [a, b, c].every((s) => successes(s as StartedSipp) === report.delivered[uriOf(s as StartedSipp)]), {
+    await waitFor(() => [a, b, c].every((s) => successes(s) === report.delivered[uriOf(s)]), {
       timeoutMs: 10_000,
       what: 'the PBXs to count every call',
-      detail: () => [a, b, c, backup].map((s) => `${uriOf(s as StartedSipp)}: ${successes(s as StartedSipp)} ok ${failures(s as StartedSipp)} failed`).join(', '),
+      detail: () => [a, b, c, backup].map((s) => `${uriOf(s)}: ${successes(s)} ok ${failures(s)} failed`).join(', '),
     });
-    expect(successes(backup as StartedSipp) + failures(backup as StartedSipp)).toBe(0);
+    expect(successes(backup) + failures(backup)).toBe(0);
     await expectAllReleased(g);
   });
 });
