@@ -247,14 +247,14 @@ export const ERRORS = {
     code: 'GATEWAY_UNREACHABLE',
     status: 502,
     surface: 'cli',
-    when: '`trunkgate scenario`: the admin API does not answer at `--http` (exit 2)',
-    message: (url: string, reason: string) => `cannot read the trunks from ${url} (${reason}). Is the gateway running? Use --http HOST:PORT to point at its HTTP listener.`,
+    when: '`trunkgate scenario` and `trunkgate originate`: the admin API does not answer at `--http` (exit 2)',
+    message: (url: string, reason: string) => `cannot reach ${url} (${reason}). Is the gateway running? Use --http HOST:PORT to point at its HTTP listener.`,
   }),
   ADMIN_TOKEN_NEEDED: entry({
     code: 'ADMIN_TOKEN_NEEDED',
     status: 401,
     surface: 'cli',
-    when: '`trunkgate scenario`: the admin API answered 401: the gateway has `http.token` and `--token` is missing or wrong (exit 2)',
+    when: '`trunkgate scenario` and `trunkgate originate`: the admin API answered 401: the gateway has `http.token` and `--token` is missing or wrong (exit 2)',
     message: (url: string, tokenGiven: boolean) =>
       tokenGiven
         ? `${url} refused the token (HTTP 401): pass the gateway's http.token with --token`
@@ -316,6 +316,20 @@ export const ERRORS = {
     surface: 'cli',
     when: '`trunkgate originate`: the run was stopped before it placed all its calls (the gateway stopped, the trunk was removed by a reload, or someone stopped it) (exit 1)',
     message: (id: string, offered: number, calls: number, by: string) => `run ${id} was cut short (${by}) after ${offered} of ${calls} calls`,
+  }),
+  ORIGINATE_NOT_STARTED: entry({
+    code: 'ORIGINATE_NOT_STARTED',
+    status: 400,
+    surface: 'cli',
+    when: '`trunkgate originate`: the gateway refused to start the run (an unknown trunk, no numbers, a bad option value, too many runs); its own error follows (exit 2)',
+    message: (trunk: string, status: number, said: string) => `the gateway did not start a run on trunk "${trunk}" (HTTP ${status}): ${said}`,
+  }),
+  ORIGINATE_NUMBERS_FILE: entry({
+    code: 'ORIGINATE_NUMBERS_FILE',
+    status: 400,
+    surface: 'cli',
+    when: '`trunkgate originate`: the `--numbers` file cannot be read, is empty, or has a line that is not an E.164 number (exit 2)',
+    message: (path: string, reason: string) => `--numbers ${path}: ${reason}`,
   }),
 } as const;
 
