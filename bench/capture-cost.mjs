@@ -5,16 +5,8 @@
 // process. Each setting runs `repeats` times; the lowest CPU counts (the
 // machine's other load only ever adds).
 import { createSocket } from 'node:dgram';
-import { readFileSync } from 'node:fs';
-import { benchConfig, freePort, runSipp, startGatewayProcess } from './lib.mjs';
+import { benchConfig, cpuSeconds, freePort, runSipp, startGatewayProcess } from './lib.mjs';
 
-const TICKS_PER_SECOND = 100; // Linux USER_HZ
-
-function cpuSeconds(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND; // utime + stime
-}
 
 async function oneRun({ rate, seconds, observability }) {
   const port = await freePort();

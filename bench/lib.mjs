@@ -73,9 +73,13 @@ export async function freePort() {
   }
 }
 
-/** Start `node dist/cli.js` with the given args; resolves once it prints that it is listening. */
-export async function startGatewayProcess(args) {
-  const child = track(spawn(process.execPath, [join(ROOT, 'dist/cli.js'), '--log-level', 'warn', ...args], { stdio: ['ignore', 'pipe', 'pipe'] }));
+/**
+ * Start `node dist/cli.js` with the given args; resolves once it prints that it is listening.
+ * `nodeArgs` go to node itself (`--trace-gc`, `--cpu-prof`); `keepOutput` keeps what it prints
+ * (`output()`), e.g. to add up `--trace-gc` pauses.
+ */
+export async function startGatewayProcess(args, { nodeArgs = [], keepOutput = false, cwd = undefined } = {}) {
+  const child = track(spawn(process.execPath, [...nodeArgs, join(ROOT, 'dist/cli.js'), '--log-level', 'warn', ...args], { stdio: ['ignore', 'pipe', 'pipe'], cwd }));
   let out = '';
   await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`gateway did not start: ${out}`)), 15000);
@@ -91,10 +95,15 @@ export async function startGatewayProcess(args) {
     child.stderr.on('data', onData);
     child.once('exit', (code) => reject(new Error(`gateway exited ${code}: ${out}`)));
   });
+  if (keepOutput) {
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+  }
   child.stdout.resume();
   child.stderr.resume();
   return {
     pid: child.pid,
+    output: () => out,
     rssKiB() {
       try {
         const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
@@ -113,8 +122,21 @@ export async function startGatewayProcess(args) {
   };
 }
 
+const TICKS_PER_SECOND = 100; // Linux USER_HZ
+
+/** A process's CPU time so far (utime + stime from /proc), in seconds. */
+export function cpuSeconds(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+}
+
 /** Run SIPp to completion and return its final cumulative counters. */
-export async function runSipp({ scenario, target, transport = 'u1', calls, rate, localPort, timeoutSeconds = 60, extraArgs = [] }) {
+/**
+ * `softStopAfterSeconds`: send SIPp SIGUSR1 then, its smooth exit: it places no new calls and
+ * exits once the calls in progress have ended (run length by time rather than by count).
+ */
+export async function runSipp({ scenario, target, transport = 'u1', calls, rate, localPort, timeoutSeconds = 60, extraArgs = [], softStopAfterSeconds }) {
   const dir = mkdtempSync(join(tmpdir(), 'trunkgate-bench-'));
   const port = localPort ?? (await freePort());
   const args = [];
@@ -133,8 +155,10 @@ export async function runSipp({ scenario, target, transport = 'u1', calls, rate,
   const started = Date.now();
   // SIPp's -timeout bounds the run; this is the backstop if it is ignored.
   const backstop = setTimeout(() => child.kill('SIGKILL'), (timeoutSeconds + 15) * 1000);
+  const softStop = softStopAfterSeconds === undefined ? undefined : setTimeout(() => child.kill('SIGUSR1'), softStopAfterSeconds * 1000);
   const exitCode = await new Promise((resolve) => child.once('exit', resolve));
   clearTimeout(backstop);
+  clearTimeout(softStop);
   const wallSeconds = (Date.now() - started) / 1000;
   const stats = readStats(join(dir, 'stats.csv'));
   const num = (k) => Number(stats[k] ?? 0);
@@ -158,6 +182,7 @@ export async function startSipp({ scenario, transport = 'u1', extraArgs = [] }) 
   await new Promise((r) => setTimeout(r, 300));
   return {
     port,
+    pid: child.pid,
     async stop() {
       if (child.exitCode !== null) return;
       const exited = new Promise((resolve) => child.once('exit', resolve));

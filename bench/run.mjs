@@ -13,6 +13,7 @@ import { benchScrapeCost } from './scrape-cost.mjs';
 import { benchVoiceApiRate, benchVoiceQueueAccuracy } from './voice.mjs';
 import { benchSharedLimits } from './shared-limits.mjs';
 import { benchCaptureCost } from './capture-cost.mjs';
+import { benchCpu } from './cpu.mjs';
 
 /** name → [what it measures, run(quick)] */
 const BENCHES = {
@@ -52,6 +53,13 @@ const BENCHES = {
     (quick) => {
       requireSipp();
       return benchCaptureCost(quick ? { rate: 500, seconds: 3, repeats: 1 } : {});
+    },
+  ],
+  cpu: [
+    'CPU per call, side by side: SIPp uas, trunkgate builtin, trunkgate → SIPp carrier, and the 503 path (targets builtin ≤ 2 × SIPp, carrier ≤ 300 µs)',
+    (quick) => {
+      requireSipp();
+      return benchCpu(quick ? { rates: [500], seconds: 3, repeats: 1, rejectRate: 1000 } : {});
     },
   ],
   'memory-per-call': [

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-// npm run soak [-- --minutes 10 --rate N --plot soak.png]
+// npm run soak [-- --minutes 10 --rate N --headroom 0.6 --step-seconds 30 --plot soak.png]
 //
-// Mixed traffic at 80% of the measured capacity (answered calls held a
-// while, busy, rejected, unanswered) with 1% garbage, for `--minutes`.
+// Mixed traffic at 60% (--headroom) of the capacity measured in 30 s steps
+// (answered calls held a while, busy, rejected, unanswered) with 1% garbage,
+// for `--minutes`; then SIPp's smooth exit lets the calls in progress end.
 // Samples RSS, live transactions and active calls every 10 s. Passes when
 // the RSS slope is flat within noise, the counts return to 0 at the end,
 // and no lease was released twice. Prints a table; --plot writes a PNG.
@@ -20,11 +21,15 @@ const { values: opt } = parseArgs({
     'hold-ms': { type: 'string', default: '2000' },
     plot: { type: 'string' },
     'sample-seconds': { type: 'string', default: '10' },
+    'step-seconds': { type: 'string', default: '30' },
+    headroom: { type: 'string', default: '0.6' },
   },
 });
 const minutes = Number(opt.minutes);
 const holdMs = Number(opt['hold-ms']);
 const sampleSeconds = Number(opt['sample-seconds']);
+const stepSeconds = Math.max(30, Number(opt['step-seconds']));
+const headroom = Number(opt.headroom);
 const SCENARIO = join(ROOT, 'bench/soak-call.xml');
 const NUMBERS = join(ROOT, 'bench/soak-numbers.csv');
 const FLOOD = join(ROOT, 'test/support/flood.mjs');
@@ -65,18 +70,31 @@ function rssKiB(pid) {
   return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
 }
 
-async function probeCapacity() {
-  console.log('measuring capacity with the soak call (3 s steps, 0 failed calls to count) …');
+/**
+ * The highest rate the soak's call mix sustains cleanly in steps long enough to reach a steady
+ * state: each step runs `stepSeconds` (at least 30 s: held calls, ring timeouts and the set-up
+ * transactions' 64·T1 have all piled up by then), ended by SIPp's smooth exit so that every call
+ * in progress finishes. Clean: no failed call, and the offered rate reached.
+ */
+async function probeCapacity(stepSeconds) {
+  console.log(`measuring capacity with the soak call (${stepSeconds} s steps, 0 failed calls to count) …`);
   const sipPort = await freePort();
   const httpPort = await freePort();
   const gw = await startGatewayProcess(['--config', soakConfig(sipPort, httpPort)]);
   let best = 0;
   try {
-    for (const rate of [250, 500, 1000, 1500, 2000, 2500, 3000, 4000]) {
-      const calls = rate * 3;
-      const r = await runSipp({ scenario: SCENARIO, target: `127.0.0.1:${sipPort}`, calls, rate, timeoutSeconds: 60, extraArgs: ['-inf', NUMBERS, '-key', 'trunk', 'demo.pstn.twilio.com', '-d', String(holdMs)] });
-      const clean = r.failed === 0 && r.successful === calls && r.wallSeconds < 3 + holdMs / 1000 + 4;
-      console.log(`  ${String(rate).padStart(5)} calls/s: ${r.successful}/${calls} ok, ${r.failed} failed, ${r.wallSeconds.toFixed(1)} s ${clean ? 'clean' : 'NOT clean'}`);
+    for (const rate of [250, 500, 750, 1000, 1250, 1500, 2000, 2500, 3000]) {
+      const r = await runSipp({
+        scenario: SCENARIO,
+        target: `127.0.0.1:${sipPort}`,
+        rate,
+        softStopAfterSeconds: stepSeconds,
+        timeoutSeconds: stepSeconds + 60,
+        extraArgs: ['-inf', NUMBERS, '-key', 'trunk', 'demo.pstn.twilio.com', '-d', String(holdMs), '-l', String(callLimit(rate))],
+      });
+      const achieved = r.created / stepSeconds;
+      const clean = r.exitCode === 0 && r.failed === 0 && r.successful === r.created && achieved >= rate * 0.95;
+      console.log(`  ${String(rate).padStart(5)} calls/s: ${r.successful}/${r.created} ok, ${r.failed} failed, ${achieved.toFixed(0)} calls/s placed ${clean ? 'clean' : 'NOT clean'}`);
       if (!clean) break;
       best = rate;
     }
@@ -86,26 +104,32 @@ async function probeCapacity() {
   return best;
 }
 
+/** SIPp's cap on calls in progress: a call lasts at most the hold, the ring timeout and retransmissions. */
+function callLimit(rate) {
+  return Math.ceil(rate * (holdMs / 1000 + 5)) + 100;
+}
+
 async function main() {
   requireSipp();
-  const capacity = opt.rate === undefined ? await probeCapacity() : undefined;
-  const rate = opt.rate !== undefined ? Number(opt.rate) : Math.max(1, Math.floor((capacity ?? 0) * 0.8));
+  const capacity = opt.rate === undefined ? await probeCapacity(stepSeconds) : undefined;
+  const rate = opt.rate !== undefined ? Number(opt.rate) : Math.max(1, Math.floor((capacity ?? 0) * headroom));
   const seconds = minutes * 60;
-  console.log(`\nsoak: ${rate} calls/s (${capacity !== undefined ? `80% of the measured ${capacity}` : 'as asked'}) for ${minutes} min, calls held ${holdMs} ms, 1% garbage`);
+  console.log(`\nsoak: ${rate} calls/s (${capacity !== undefined ? `${Math.round(headroom * 100)}% of the measured ${capacity}: headroom for ${minutes} min on cores shared with SIPp` : 'as asked'}) for ${minutes} min, calls held ${holdMs} ms, 1% garbage`);
   const sipPort = await freePort();
   const httpPort = await freePort();
   const gw = await startGatewayProcess(['--config', soakConfig(sipPort, httpPort)]);
   const samples = [];
   let result;
   try {
-    const calls = Math.round(rate * seconds);
+    // New calls for `seconds`, then SIPp's smooth exit: no new calls, and the calls in progress
+    // end as they would (held, then BYE); nothing is cut off in mid-call.
     const sipp = runSipp({
       scenario: SCENARIO,
       target: `127.0.0.1:${sipPort}`,
-      calls,
       rate,
+      softStopAfterSeconds: seconds,
       timeoutSeconds: seconds + 120,
-      extraArgs: ['-inf', NUMBERS, '-key', 'trunk', 'demo.pstn.twilio.com', '-d', String(holdMs), '-l', String(Math.ceil(rate * (holdMs / 1000 + 5)) + 100)],
+      extraArgs: ['-inf', NUMBERS, '-key', 'trunk', 'demo.pstn.twilio.com', '-d', String(holdMs), '-l', String(callLimit(rate))],
     });
     // 1% garbage: about 7 messages per call
     const garbageRate = Math.max(1, Math.round(rate * 7 * 0.01));
@@ -165,6 +189,7 @@ async function main() {
     [`live transactions and calls back to 0 at the end (${end.transactions}, ${end.activeCalls})`, end.transactions === 0 && end.activeCalls === 0],
     [`no double release (${end.doubleReleases})`, end.doubleReleases === 0],
     [`enough samples (${n})`, n >= 3],
+    [`SIPp: every call it placed completed (${result.failed} failed of ${result.created}; exit ${result.exitCode})`, result.failed === 0 && result.successful === result.created && result.exitCode === 0],
   ];
   console.log(`\nSIPp: ${result.successful} calls completed, ${result.failed} failed; ${end.attempts} INVITEs admitted or refused; ${end.parseErrors} garbage messages counted`);
   for (const [text, ok] of checks) console.log(`  ${ok ? 'PASS' : 'FAIL'}  ${text}`);

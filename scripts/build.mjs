@@ -94,7 +94,9 @@ for (const dir of walk(DIST).length === 0 ? [] : dirsBottomUp(DIST)) {
 // the stamp is dated when tsc started (a source saved while it ran is newer: built next time), or
 // as the newest input if that is later (a file dated in the future)
 writeFileSync(STAMP, `${new Date().toISOString()}\n`);
-const stampTime = Math.max(compileStarted, ...newestBefore) / 1000;
+// (plus 1 ms: seconds as a float do not carry every nanosecond back through utimes, and a stamp a
+// hair older than the file it was dated from would make that file look changed)
+const stampTime = (Math.max(compileStarted, ...newestBefore) + 1) / 1000;
 utimesSync(STAMP, stampTime, stampTime);
 
 function dirsBottomUp(dir) {

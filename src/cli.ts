@@ -155,7 +155,6 @@ async function main(argv: string[]): Promise<number> {
     .version(VERSION, '-v, --version', 'print the version')
     // the options above belong to the gateway: before a subcommand only
     .enablePositionalOptions()
-    .showHelpAfterError()
     .action(async (opts: StartOptions) => {
       exitCode = await start(opts);
     });

@@ -23,18 +23,36 @@ export function parseCidr(text: string): Cidr | undefined {
   return { address, prefix, family: v === 4 ? 'ipv4' : 'ipv6' };
 }
 
-/** A matcher over CIDRs (node's BlockList: IPv4-mapped IPv6 addresses match IPv4 rules too). */
+/** Verdicts remembered per matcher: a PBX sends from a handful of addresses; a flood of others only refills it. */
+const VERDICT_CACHE_SIZE = 1024;
+
+/**
+ * A matcher over CIDRs (node's BlockList: IPv4-mapped IPv6 addresses match
+ * IPv4 rules too). BlockList.check builds a SocketAddress per call, so the
+ * verdicts of recent addresses are remembered (bounded; the list never
+ * changes: a reload compiles a new matcher).
+ */
 export function cidrMatcher(cidrs: readonly string[]): (address: string) => boolean {
   const list = new BlockList();
   for (const text of cidrs) {
     const c = parseCidr(text);
     if (c !== undefined) list.addSubnet(c.address, c.prefix, c.family);
   }
-  return (address: string) => {
+  const check = (address: string): boolean => {
     const v = isIP(address);
     if (v === 0) return false;
     if (list.check(address, v === 4 ? 'ipv4' : 'ipv6')) return true;
     const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
     return mapped !== null && list.check(mapped[1] as string, 'ipv4');
+  };
+  const verdicts = new Map<string, boolean>();
+  return (address: string) => {
+    let verdict = verdicts.get(address);
+    if (verdict === undefined) {
+      verdict = check(address);
+      if (verdicts.size >= VERDICT_CACHE_SIZE) verdicts.clear();
+      verdicts.set(address, verdict);
+    }
+    return verdict;
   };
 }

@@ -68,8 +68,24 @@ const DIGITS = /^\d{1,5}$/;
 
 const STATIC_PAYLOADS: Readonly<Record<number, string>> = { 0: 'PCMU', 3: 'GSM', 4: 'G723', 8: 'PCMA', 9: 'G722', 18: 'G729' };
 
-/** Read the first audio m-line of an SDP body. */
+/**
+ * The last SDP read and what it gave: a call's offer is read by admission and
+ * again by the emulator that answers it, so the second read costs a string
+ * comparison. The result is shared: callers read it, never change it.
+ */
+let lastSdp: string | undefined;
+let lastRead: SdpReadResult | undefined;
+
+/** Read the first audio m-line of an SDP body (the result is shared: do not modify it). */
 export function readAudioOffer(sdp: string): SdpReadResult {
+  if (sdp === lastSdp && lastRead !== undefined) return lastRead;
+  const read = parseAudioOffer(sdp);
+  lastSdp = sdp;
+  lastRead = read;
+  return read;
+}
+
+function parseAudioOffer(sdp: string): SdpReadResult {
   const lines = sdp.split(/\r?\n/);
   if (!lines[0]?.startsWith('v=')) return { ok: false, reason: 'SDP does not start with v=' };
   let sessionAddress: string | undefined;
@@ -153,7 +169,9 @@ export class SdpOrigin {
   private version: number;
   private lastBody: string | undefined;
 
-  constructor(sessionId = Math.floor(Date.now() / 1000) * 1000 + randomBytes(2).readUInt16BE(0)) {
+  // the session id only has to differ between sessions (RFC 4566 §5.2): no need for crypto's random bytes,
+  // which cost more per call than the rest of the answer
+  constructor(sessionId = Math.floor(Date.now() / 1000) * 1000 + Math.floor(Math.random() * 65536)) {
     this.sessionId = sessionId;
     this.version = sessionId;
   }

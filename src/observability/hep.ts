@@ -16,7 +16,7 @@ import { isIP } from 'node:net';
 import type { Logger } from 'pino';
 import type { TransportName } from '../sip/message/index.js';
 import type { Endpoint, WireMessage } from '../sip/transport/index.js';
-import { ipBytes } from './pcap.js';
+import { ipBytes, toV6 } from './pcap.js';
 
 /** Chunk types of vendor 0 (the generic ones). */
 const CHUNK = {
@@ -79,8 +79,8 @@ export function encodeHep(p: HepPacket, id: HepIdentity): Buffer {
   let at = 6;
   at = b.writeUInt8(v6 ? AF_INET6 : AF_INET, chunkHead(b, at, CHUNK.ipFamily, 1));
   at = b.writeUInt8(p.transport === 'udp' ? 17 : 6, chunkHead(b, at, CHUNK.ipProtocol, 1));
-  at = chunkBytes(b, at, v6 ? CHUNK.ipv6Source : CHUNK.ipv4Source, v6 ? mapped(src) : src);
-  at = chunkBytes(b, at, v6 ? CHUNK.ipv6Destination : CHUNK.ipv4Destination, v6 ? mapped(dst) : dst);
+  at = chunkBytes(b, at, v6 ? CHUNK.ipv6Source : CHUNK.ipv4Source, v6 ? toV6(src) : src);
+  at = chunkBytes(b, at, v6 ? CHUNK.ipv6Destination : CHUNK.ipv4Destination, v6 ? toV6(dst) : dst);
   at = b.writeUInt16BE(p.source.port, chunkHead(b, at, CHUNK.sourcePort, 2));
   at = b.writeUInt16BE(p.destination.port, chunkHead(b, at, CHUNK.destinationPort, 2));
   const seconds = Math.floor(p.time / 1000);
@@ -122,15 +122,6 @@ function chunkHead(b: Buffer, at: number, type: number, valueBytes: number): num
 function chunkBytes(b: Buffer, at: number, type: number, value: Buffer): number {
   const start = chunkHead(b, at, type, value.length);
   return start + value.copy(b, start);
-}
-
-function mapped(ip: Buffer): Buffer {
-  if (ip.length === 16) return ip;
-  const out = Buffer.alloc(16);
-  out[10] = 0xff;
-  out[11] = 0xff;
-  ip.copy(out, 12);
-  return out;
 }
 
 /** Sends every message to a HEP collector (`observability.hep`). */

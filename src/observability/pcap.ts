@@ -188,7 +188,8 @@ export function ipBytes(address: string): Buffer {
   return out;
 }
 
-function toV6(ip: Buffer): Buffer {
+/** An address's 16 bytes: IPv6 as is, IPv4 as its IPv4-mapped IPv6 form (::ffff:a.b.c.d). */
+export function toV6(ip: Buffer): Buffer {
   if (ip.length === 16) return ip;
   const out = Buffer.alloc(16);
   out[10] = 0xff;

@@ -10,12 +10,12 @@
  *
  * Bounded: 300 connections, a 3 s flood at 60,000/s, all on 127.0.0.1.
  */
-import { spawn } from 'node:child_process';
 import { type Socket, connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../src/gateway.js';
 import { expectAllReleased } from '../support/assertions.js';
 import { startTestGateway, sipTarget } from '../support/gateway.js';
+import { runNodeScript } from '../support/node-script.js';
 import { runSipp } from '../support/sipp.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -65,22 +65,6 @@ async function tcpOptions(from: string, port: number, i: number): Promise<boolea
     s.write(
       `OPTIONS sip:demo.pstn.twilio.com SIP/2.0\r\nVia: SIP/2.0/TCP ${from}:5070;branch=z9hG4bK-tcpprobe-${i}\r\nMax-Forwards: 70\r\nFrom: <sip:probe@${from}>;tag=t${i}\r\nTo: <sip:demo.pstn.twilio.com>\r\nCall-ID: tcpprobe-${i}\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n`,
     );
-  });
-}
-
-function runNode(file: string, args: string[], seconds: number): Promise<Record<string, number>> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [file, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), (seconds + 20) * 1000);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      if (code !== 0) reject(new Error(`${file} exited ${code}: ${err}`));
-      else resolve(JSON.parse(out) as Record<string, number>);
-    });
   });
 }
 
@@ -134,7 +118,7 @@ describe('a UDP OPTIONS flood from one source', () => {
     const g = gateway;
     const port = String(g.address('udp').port);
     const seconds = 3;
-    const [flood, probe] = await Promise.all([runNode(FLOOD, [port, '60000', String(seconds), 'options'], seconds), runNode(PROBE, [port, '127.0.0.2', '200', String(seconds)], seconds)]);
+    const [flood, probe] = await Promise.all([runNodeScript(FLOOD, [port, '60000', String(seconds), 'options'], seconds), runNodeScript(PROBE, [port, '127.0.0.2', '200', String(seconds)], seconds)]);
     const dropped = g.metrics.transport.sourceLimited.get('udp') ?? 0;
     await g.stop();
     gateway = undefined;

@@ -4,10 +4,10 @@
  * from outside the trunk's ACL. The flood comes from its own process
  * (test/support/flood.mjs); the calls are real SIPp.
  */
-import { spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../src/gateway.js';
 import { startTestGateway, sipTarget } from '../support/gateway.js';
+import { runNodeScript } from '../support/node-script.js';
 import { runSipp } from '../support/sipp.js';
 import { adminClient, sampleValue } from '../support/http.js';
 import { waitFor } from '../support/wait-for.js';
@@ -23,19 +23,7 @@ afterEach(async () => {
 });
 
 function flood(port: number, rate: number, seconds: number, kinds: string): Promise<{ sent: number; seconds: number }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [FLOOD, String(port), String(rate), String(seconds), kinds], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), (seconds + 20) * 1000);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      if (code !== 0) reject(new Error(`flood exited ${code}: ${err}`));
-      else resolve(JSON.parse(out) as { sent: number; seconds: number });
-    });
-  });
+  return runNodeScript(FLOOD, [String(port), String(rate), String(seconds), kinds], seconds);
 }
 
 describe('floods', () => {

@@ -211,7 +211,10 @@ export class TransportLayer implements SipTransport {
     this.events.emit('message', 'out', dest.transport, msg.isRequest ? methodKind(msg.method) : statusClass(msg.status));
     // the hot path pays for the wire event only while something listens (a capture, HEP, a trace log)
     if (this.events.listenerCount('wire') > 0) this.emitWireOut(buf, dest, msg.callId, msg);
-    this.protocolFor(dest).send(buf, dest, onError);
+    // A response over UDP is sent without waiting to hear how it went (no completion callback, no
+    // tick per datagram): a local send error is rare there, and the response's transaction ends by
+    // its own timers anyway. Requests, and every stream send, still report their failures.
+    this.protocolFor(dest).send(buf, dest, dest.transport === 'udp' && !msg.isRequest ? undefined : onError);
     return buf;
   }
 

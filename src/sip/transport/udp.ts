@@ -10,6 +10,18 @@ interface UdpListener extends BoundListener {
   socket: Socket;
 }
 
+/**
+ * dgram looks every destination up, an IP address too, and dns.lookup answers
+ * an IP address on the next tick: a tick per datagram sent. Destinations here
+ * are always IP addresses (the transport layer refuses names before they get
+ * here), so this answers at once and the datagram goes out synchronously.
+ */
+function lookupAddress(address: string, family: unknown, callback: (err: Error | null, address: string, family: number) => void): void {
+  const v = isIP(address);
+  if (v === 0) callback(new Error(`not an IP address: ${address}`), address, 0);
+  else callback(null, address, v);
+}
+
 export class UdpProtocol implements Protocol {
   readonly name = 'udp' as const;
   readonly connectionCount = 0;
@@ -23,7 +35,7 @@ export class UdpProtocol implements Protocol {
 
   listen(spec: ListenSpec): Promise<BoundListener> {
     const family = familyOf(isIP(spec.host));
-    const socket = createSocket({ type: family === 'IPv6' ? 'udp6' : 'udp4', ipv6Only: family === 'IPv6' });
+    const socket = createSocket({ type: family === 'IPv6' ? 'udp6' : 'udp4', ipv6Only: family === 'IPv6', lookup: lookupAddress });
     return new Promise((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException): void => {
         socket.close(); // dgram keeps the descriptor of a socket that failed to bind
@@ -73,10 +85,16 @@ export class UdpProtocol implements Protocol {
       onError?.(new Error('no UDP listener to send from'));
       return;
     }
+    // Without a callback a datagram that the kernel takes at once costs no completion tick (most
+    // sends: responses); a caller that must hear of a failure (a request's transport error) gives one.
+    if (onError === undefined) {
+      l.socket.send(buf, dest.port, dest.address);
+      return;
+    }
     l.socket.send(buf, dest.port, dest.address, (err) => {
       if (err) {
         this.ctx.log?.debug({ err, to: dest.address }, 'UDP send failed');
-        onError?.(err);
+        onError(err);
       }
     });
   }
