@@ -14,6 +14,7 @@ import { benchVoiceApiRate, benchVoiceQueueAccuracy } from './voice.mjs';
 import { benchSharedLimits } from './shared-limits.mjs';
 import { benchCaptureCost } from './capture-cost.mjs';
 import { benchCpu } from './cpu.mjs';
+import { benchOrigination } from './origination.mjs';
 
 /** name → [what it measures, run(quick)] */
 const BENCHES = {
@@ -60,6 +61,13 @@ const BENCHES = {
     (quick) => {
       requireSipp();
       return benchCpu(quick ? { rates: [500], seconds: 3, repeats: 1, rejectRate: 1000 } : {});
+    },
+  ],
+  origination: [
+    'inbound load: trunkgate placing calls to a SIPp uas at 1,000/s, side by side with SIPp uac (target 0 failed)',
+    (quick) => {
+      requireSipp();
+      return benchOrigination(quick ? { rate: 1000, seconds: 2 } : {});
     },
   ],
   'memory-per-call': [
