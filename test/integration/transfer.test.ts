@@ -146,3 +146,54 @@ describe('baresip transfers its call (REFER)', () => {
     expect(await adminClient(g).metrics()).toMatch(/trunkgate_transfers_total\{[^}]*outcome="refused"[^}]*\} 1/);
   });
 });
+
+describe('an inbound call transferred by its PBX (SIPp sends REFER)', () => {
+  const REFER = fileURLToPath(new URL('../scenarios/pbx-inbound-refer.xml', import.meta.url));
+  const NUMBER = '+14155550100';
+
+  async function inbound(referTo: string, transferMode?: string): Promise<{ g: Gateway; pbx: StartedSipp; run: string }> {
+    const pbx = await startSipp({ scenario: REFER, calls: 1, timeoutSeconds: 30, extraArgs: ['-key', 'refer_to', referTo] });
+    sipps.push(pbx);
+    const g = await startTestGateway({
+      trunks: [
+        {
+          name: 'demo',
+          account: 'demo',
+          cps: { default: 100_000 },
+          auth: { ipAcl: ['127.0.0.0/8'] },
+          route: 'builtin',
+          ...(transferMode === undefined ? {} : { transferMode }),
+          origination: { uris: [{ uri: `sip:127.0.0.1:${pbx.localPort}` }], numbers: [NUMBER] },
+        },
+      ],
+    });
+    gateway = g;
+    const r = await adminClient(g).post<{ id: string }>('/v1/origination', { trunk: 'demo', rate: 1, calls: 1, holdMs: 3000 });
+    expect(r.status, r.text).toBe(201);
+    return { g, pbx, run: r.json.id };
+  }
+
+  it('enable-all, to a PSTN number: 202, NOTIFY 100 then 200 (checked by SIPp), the PBX leaves, the caller stays with the target on one lease', async () => {
+    const { g, pbx, run } = await inbound('sip:+14155550199@demo.pstn.twilio.com', 'enable-all');
+    // SIPp's scenario fails on a wrong or missing NOTIFY; it ends with its own BYE
+    expectSippSucceeded(await pbx.done, 1);
+    expect(g.tracker.active).toBe(1);
+    const report = await waitFor(async () => {
+      const x = (await adminClient(g).get<{ endedAt: string | null; outcomes: Record<string, number> }>(`/v1/origination/${run}`)).json;
+      return x.endedAt === null ? undefined : x;
+    }, { what: 'the run to end (the caller hangs up after 3 s)' });
+    expect(report.outcomes).toEqual({ answered: 1 });
+    await expectAllReleased(g);
+    expect(await adminClient(g).metrics()).toMatch(/trunkgate_transfers_total\{[^}]*outcome="completed"[^}]*\} 1/);
+  });
+
+  it('disable-all (the default): 403, alert 32218, the call goes on until the caller hangs up', async () => {
+    const { g, pbx } = await inbound('sip:+14155550199@demo.pstn.twilio.com');
+    await waitFor(() => g.alerts.list().some((a) => a.code === 32218), { what: 'alert 32218' });
+    expect(g.tracker.active).toBe(1);
+    // the refused branch of the scenario: the caller's BYE after holdMs
+    expectSippSucceeded(await pbx.done, 1);
+    await expectAllReleased(g);
+    expect(await adminClient(g).metrics()).toMatch(/trunkgate_transfers_total\{[^}]*outcome="refused"[^}]*\} 1/);
+  });
+});
