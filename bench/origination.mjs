@@ -3,7 +3,8 @@
 // own uac placing the same number of calls at the same rate to another SIPp uas. Bounded in count
 // and time: `seconds` × `rate` calls, each run with a deadline. Figures: calls placed, answered,
 // failed (target 0), the achieved offer rate, and the generator's CPU per call (trunkgate's
-// process; SIPp uac's own), with the uas's CPU per call for reference.
+// process from /proc/PID/stat; SIPp uac's from this process's reaped-children CPU), with the
+// uas's CPU per call for reference.
 import { request } from 'node:http';
 import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -33,6 +34,16 @@ function stats(path) {
   const header = lines[0].split(';');
   const last = lines[lines.length - 1].split(';');
   return Object.fromEntries(header.map((h, i) => [h, Number(last[i])]));
+}
+
+/**
+ * CPU time of this process's children that have exited and been reaped (cutime + cstime of
+ * /proc/self/stat): around one SIPp uac run, that run's own CPU.
+ */
+function reapedChildrenCpuSeconds() {
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[13]) + Number(fields[14])) / 100;
 }
 
 /** A SIPp uas with its statistics file (the PBX), and its CPU so far. */
@@ -144,7 +155,9 @@ async function sippRun({ rate, calls }) {
     const warmCalls = Math.min(calls, 500);
     await runSipp({ scenario: 'uac', target: `127.0.0.1:${pbx.port}`, calls: warmCalls, rate: Math.min(rate, 500), timeoutSeconds: 30 });
     const uasCpuBefore = cpuSeconds(pbx.pid);
+    const uacCpuBefore = reapedChildrenCpuSeconds();
     const r = await runSipp({ scenario: 'uac', target: `127.0.0.1:${pbx.port}`, calls, rate, timeoutSeconds: Math.ceil(calls / rate) * 3 + 30 });
+    const uacCpu = reapedChildrenCpuSeconds() - uacCpuBefore;
     const uasCpu = cpuSeconds(pbx.pid) - uasCpuBefore;
     const pbxAfter = await uasSettled(pbx, warmCalls + calls);
     return {
@@ -155,7 +168,7 @@ async function sippRun({ rate, calls }) {
       failed: r.failed + (calls - r.created),
       offerRate: r.created / Math.max(r.wallSeconds, 0.001),
       wallSeconds: r.wallSeconds,
-      genUsPerCall: Number.NaN,
+      genUsPerCall: (uacCpu / calls) * 1e6,
       uasUsPerCall: (uasCpu / calls) * 1e6,
       uasSuccessful: pbxAfter.ok - warmCalls,
       uasFailed: pbxAfter.failed,
