@@ -77,6 +77,20 @@ async function pbxGateway(extra: Record<string, unknown> = {}): Promise<{ g: Gat
 }
 
 describe('trunkgate originate', () => {
+  it('is listed by trunkgate --help; its own --help gives the options and exit codes, exit 0', async () => {
+    const top = await new Promise<Ran>((resolve) => {
+      const child = spawn(process.execPath, [CLI, '--help'], { cwd: DIR, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.once('close', (code) => resolve({ code, stdout, stderr: '' }));
+    });
+    expect(top.code).toBe(0);
+    expect(top.stdout).toMatch(/originate \[options\]/);
+    const own = await originate(['--help']);
+    expect(own.code).toBe(0);
+    for (const o of ['--trunk <name>', '--rate <n>', '--calls <n>', '--hold-ms <ms>', '--numbers <file>', '--http <host:port>', '--token <token>', '--json', 'Exit code: 0']) expect(own.stdout).toContain(o);
+  });
+
   it('--json: 40 calls at 20/s to a SIPp PBX; progress on stderr, the report on stdout, exit 0', async () => {
     const { g, pbx, uri } = await pbxGateway();
     const r = await originate(['--trunk', 'demo', '--rate', '20', '--calls', '40', '--hold-ms', '100', '--http', http(g), '--json', '--progress', '0.5']);
