@@ -37,12 +37,14 @@ const LAYERS = {
   conference: [],
   // Programmable Voice: the Calls API's engine, its CPS queues and webhooks; calls reuse the B2BUA's far legs
   voice: ['sip', 'limits', 'numbers', 'media', 'alerts', 'errors', 'config', 'termination', 'pstn', 'b2bua', 'twiml', 'clients', 'conference'],
+  // the inbound side: calls towards the PBX (origination URIs, failover, webhooks), load runs; transfers reuse the B2BUA's
+  origination: ['sip', 'limits', 'numbers', 'media', 'alerts', 'errors', 'config', 'termination', 'pstn', 'b2bua', 'voice'],
   // observers: they read the layers' events and state
-  metrics: ['sip', 'limits', 'alerts', 'config', 'termination', 'b2bua', 'voice', 'twiml', 'clients', 'conference'],
+  metrics: ['sip', 'limits', 'alerts', 'config', 'termination', 'b2bua', 'voice', 'twiml', 'clients', 'conference', 'origination'],
   // watching calls: message store, pcap, HEP, logs; they read the layers' events
   observability: ['sip', 'limits', 'alerts', 'config', 'termination', 'b2bua'],
   // the admin API reads state; it owns none
-  http: ['sip', 'limits', 'numbers', 'media', 'alerts', 'errors', 'config', 'termination', 'pstn', 'b2bua', 'metrics', 'voice', 'twiml', 'observability', 'clients', 'conference'],
+  http: ['sip', 'limits', 'numbers', 'media', 'alerts', 'errors', 'config', 'termination', 'pstn', 'b2bua', 'metrics', 'voice', 'twiml', 'observability', 'clients', 'conference', 'origination'],
   // the scenario runner: a client of a running gateway (its HTTP shapes), predicting with the limits
   scenario: ['limits', 'errors', 'http'],
   // the command line's subcommands (src/cli.ts registers them)

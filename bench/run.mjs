@@ -15,6 +15,7 @@ import { benchSharedLimits } from './shared-limits.mjs';
 import { benchCaptureCost } from './capture-cost.mjs';
 import { benchClientCallRate, benchClientsRegistered } from './clients.mjs';
 import { benchCpu } from './cpu.mjs';
+import { benchOrigination } from './origination.mjs';
 
 /** name → [what it measures, run(quick)] */
 const BENCHES = {
@@ -61,6 +62,13 @@ const BENCHES = {
     (quick) => {
       requireSipp();
       return benchCpu(quick ? { rates: [500], seconds: 3, repeats: 1, rejectRate: 1000 } : {});
+    },
+  ],
+  origination: [
+    'inbound load: trunkgate placing calls to a SIPp uas at 1,000/s, side by side with SIPp uac (target 0 failed)',
+    (quick) => {
+      requireSipp();
+      return benchOrigination(quick ? { rate: 1000, seconds: 2 } : {});
     },
   ],
   'memory-per-call': [

@@ -9,6 +9,7 @@
  */
 import { Command, Option } from 'commander';
 import { checkConfig, readConfigFile } from './commands/config-file.js';
+import { addOriginateCommand } from './commands/originate.js';
 import { addScenarioCommand } from './commands/scenario.js';
 import { nonNegativeInt, nonNegativeNumber, throwUsageErrors, UsageError, usageLine } from './commands/usage.js';
 import { lintConfig } from './config/lint.js';
@@ -168,6 +169,7 @@ async function main(argv: string[]): Promise<number> {
     });
   throwUsageErrors(check);
   addScenarioCommand(program, (code) => (exitCode = code));
+  addOriginateCommand(program, (code) => (exitCode = code));
   try {
     await program.parseAsync(argv);
   } catch (err) {

@@ -247,14 +247,14 @@ export const ERRORS = {
     code: 'GATEWAY_UNREACHABLE',
     status: 502,
     surface: 'cli',
-    when: '`trunkgate scenario`: the admin API does not answer at `--http` (exit 2)',
-    message: (url: string, reason: string) => `cannot read the trunks from ${url} (${reason}). Is the gateway running? Use --http HOST:PORT to point at its HTTP listener.`,
+    when: '`trunkgate scenario` and `trunkgate originate`: the admin API does not answer at `--http` (exit 2)',
+    message: (url: string, reason: string) => `cannot reach ${url} (${reason}). Is the gateway running? Use --http HOST:PORT to point at its HTTP listener.`,
   }),
   ADMIN_TOKEN_NEEDED: entry({
     code: 'ADMIN_TOKEN_NEEDED',
     status: 401,
     surface: 'cli',
-    when: '`trunkgate scenario`: the admin API answered 401: the gateway has `http.token` and `--token` is missing or wrong (exit 2)',
+    when: '`trunkgate scenario` and `trunkgate originate`: the admin API answered 401: the gateway has `http.token` and `--token` is missing or wrong (exit 2)',
     message: (url: string, tokenGiven: boolean) =>
       tokenGiven
         ? `${url} refused the token (HTTP 401): pass the gateway's http.token with --token`
@@ -274,6 +274,62 @@ export const ERRORS = {
     surface: 'cli',
     when: '`trunkgate scenario digest-auth` without `--user`/`--password`, or against a trunk without credentials (exit 2)',
     message: (problem: string) => problem,
+  }),
+  ORIGINATION_RUN_NOT_FOUND: entry({
+    code: 'ORIGINATION_RUN_NOT_FOUND',
+    status: 404,
+    surface: 'http',
+    when: '`GET` or `DELETE /v1/origination/{id}`: no run with that id (never started, or forgotten: the last 100 finished runs are kept)',
+    message: (id: string) => `no inbound load run "${id}"; GET /v1/origination lists them`,
+  }),
+  ORIGINATION_NO_NUMBERS: entry({
+    code: 'ORIGINATION_NO_NUMBERS',
+    status: 400,
+    surface: 'http',
+    when: '`POST /v1/origination` without `to`, on a trunk that has no numbers (`trunks[].origination.numbers`, or an account number with `trunk`)',
+    message: (trunk: string) => `trunk "${trunk}" has no numbers to call: give "to", or add numbers to trunks[].origination.numbers`,
+  }),
+  ORIGINATION_NUMBER_ELSEWHERE: entry({
+    code: 'ORIGINATION_NUMBER_ELSEWHERE',
+    status: 400,
+    surface: 'http',
+    when: '`POST /v1/origination`: a `to` number is neither one of the trunk\'s numbers nor a number with a voice URL of the trunk\'s account',
+    message: (number: string, trunk: string) => `${number} is not a number of trunk "${trunk}" (nor a number of its account with a voiceUrl): add it to trunks[].origination.numbers or accounts[].numbers`,
+  }),
+  ORIGINATION_TOO_MANY_RUNS: entry({
+    code: 'ORIGINATION_TOO_MANY_RUNS',
+    status: 429,
+    surface: 'http',
+    when: '`POST /v1/origination` while 10 runs are under way',
+    message: (max: number) => `${max} inbound load runs are under way already: wait for one to finish, or stop one with DELETE /v1/origination/{id}`,
+  }),
+  ORIGINATION_UNAVAILABLE: entry({
+    code: 'ORIGINATION_UNAVAILABLE',
+    status: 503,
+    surface: 'http',
+    when: '`POST /v1/origination` while the gateway is draining or stopping',
+    message: () => 'the gateway is shutting down: it places no new inbound calls',
+  }),
+  ORIGINATION_CUT_SHORT: entry({
+    code: 'ORIGINATION_CUT_SHORT',
+    status: 500,
+    surface: 'cli',
+    when: '`trunkgate originate`: the run was stopped before it placed all its calls (the gateway stopped, the trunk was removed by a reload, or someone stopped it) (exit 1)',
+    message: (id: string, offered: number, calls: number, by: string) => `run ${id} was cut short (${by}) after ${offered} of ${calls} calls`,
+  }),
+  ORIGINATE_NOT_STARTED: entry({
+    code: 'ORIGINATE_NOT_STARTED',
+    status: 400,
+    surface: 'cli',
+    when: '`trunkgate originate`: the gateway refused to start the run (an unknown trunk, no numbers, a bad option value, too many runs); its own error follows (exit 2)',
+    message: (trunk: string, status: number, said: string) => `the gateway did not start a run on trunk "${trunk}" (HTTP ${status}): ${said}`,
+  }),
+  ORIGINATE_NUMBERS_FILE: entry({
+    code: 'ORIGINATE_NUMBERS_FILE',
+    status: 400,
+    surface: 'cli',
+    when: '`trunkgate originate`: the `--numbers` file cannot be read, is empty, or has a line that is not an E.164 number (exit 2)',
+    message: (path: string, reason: string) => `--numbers ${path}: ${reason}`,
   }),
 } as const;
 

@@ -46,6 +46,10 @@ import { ClientDomain } from './clients/client-domain.js';
 import { DomainRouter } from './clients/domain-router.js';
 import { Registrar } from './clients/registrar.js';
 import { ClientMetrics } from './metrics/client-metrics.js';
+import { TransferLegs } from './b2bua/transfer-legs.js';
+import { OriginationMetrics } from './metrics/origination-metrics.js';
+import { Origination } from './origination/origination.js';
+import { OriginationPlan } from './origination/plan.js';
 
 export { VERSION };
 
@@ -85,6 +89,8 @@ export class Gateway {
   /** Clients' registrations, and the client domains that take their REGISTERs and INVITEs. */
   readonly registrar: Registrar;
   readonly clientDomain: ClientDomain;
+  /** The inbound side: calls towards the PBX through the trunks' origination URIs, and load runs. */
+  readonly origination: Origination;
   readonly registry = new Registry();
   readonly metrics: GatewayMetrics;
   readonly admin: Admin;
@@ -123,7 +129,7 @@ export class Gateway {
     const mediaHost = transportOptions.listen[0]?.host ?? '127.0.0.1';
     this.rtp = new RtpSink(mediaHost, this.transport.advertise(mediaHost));
     this.emulator = new PstnEmulator(config.pstn, this.rtp);
-    this.b2bua = new B2bua({ core: this.core, emulator: this.emulator, alerts: this.alerts, clock, logger: log.child({ layer: 'b2bua' }) });
+    this.b2bua = new B2bua({ core: this.core, emulator: this.emulator, media: this.rtp, alerts: this.alerts, clock, logger: log.child({ layer: 'b2bua' }) });
     this.frontDoor = new FrontDoor({
       calls: this.b2bua,
       alerts: this.alerts,
@@ -137,6 +143,9 @@ export class Gateway {
     this.clientDomain = new ClientDomain({ config, core: this.core, auth: this.auth, registrar: this.registrar, clock, calls: this.voice, logger: log.child({ layer: 'clients' }) });
     this.core.attach(new DomainRouter(this.clientDomain, this.frontDoor));
 
+    const transferLegs = new TransferLegs(this.core, this.emulator, this.rtp, 180_000);
+    this.origination = new Origination({ core: this.core, alerts: this.alerts, media: this.rtp, emulator: this.emulator, voice: this.voice, transferLegs, limits: this.limits, logger: log.child({ layer: 'origination' }) }, new OriginationPlan(config, this.current.directory));
+
     this.tracker.events.on('doubleRelease', (lease, reason) => log.error({ reason, firstReason: lease.releaseReason }, 'lease released twice: this is a bug'));
     this.auth.events.on('banned', (kind, ban) => log.warn({ kind, value: ban.key, failures: ban.failures, until: new Date(ban.untilMs).toISOString() }, 'digest: banned after too many failed attempts'));
     const directory = (): Directory => this.current.directory;
@@ -145,6 +154,7 @@ export class Gateway {
     this.metrics = new GatewayMetrics(this.registry, sources, events, VERSION, config.instance);
     new VoiceMetrics(this.registry, this.voice);
     new ClientMetrics(this.registry, { registrar: this.registrar, clientDomain: this.clientDomain, conferences: this.voice.conferences, clock });
+    new OriginationMetrics(this.registry, this.origination, this.b2bua);
     this.observability = new Observability({ config: config.observability, log, now: () => clock.now(), ...events });
     this.admin = new Admin({
       directory,
@@ -161,6 +171,7 @@ export class Gateway {
       voice: this.voice,
       clients: this.clientDomain,
       conferences: this.voice.conferenceApi,
+      origination: this.origination,
     });
   }
 
@@ -226,15 +237,17 @@ export class Gateway {
   async drain(): Promise<void> {
     this.draining = true;
     this.voice.drain();
+    this.origination.drain();
     const deadline = Date.now() + this.config.shutdown.drainMs;
     this.log.info({ activeCalls: this.b2bua.activeCalls, voiceCalls: this.voice.liveCalls, drainMs: this.config.shutdown.drainMs }, 'draining');
-    while (this.b2bua.activeCalls + this.voice.liveCalls > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    while (this.b2bua.activeCalls + this.voice.liveCalls + this.origination.liveCalls > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     await this.stop();
   }
 
   /** End every call (BYE both legs), give the BYEs a moment, then close everything. */
   async stop(): Promise<void> {
     this.draining = true;
+    this.origination.stop();
     this.voice.stop();
     this.clientDomain.stop();
     this.b2bua.endAll();
@@ -262,6 +275,7 @@ export class Gateway {
     this.emulator.updateConfig(config.pstn);
     this.voice.applyConfig(config);
     this.clientDomain.applyConfig(config);
+    this.origination.applyConfig(new OriginationPlan(config, this.current.directory));
     this.sourceLimiter.configure(sourceRatePolicy(config));
     this.observability.applyConfig(config.observability).catch((err: unknown) => this.log.error({ err }, 'applying the observability settings failed'));
     return warnings;

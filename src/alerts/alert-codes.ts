@@ -20,6 +20,8 @@ export const ALERTS = {
   31486: 'Busy Here',
   32001: 'Trunk CPS limit exceeded',
   32006: 'Max-Forwards reached zero',
+  32010: 'No valid Origination URIs configured',
+  32011: 'Error communicating with your SIP communications infrastructure',
   32012: 'Pooled account CPS limit exceeded',
   32015: 'Maximum call duration reached',
   32019: 'Twiml and Voice URL are both set. Using Voice URL.',
@@ -37,6 +39,7 @@ export const ALERTS = {
   32208: 'Secure media required',
   32209: 'Secure transport required',
   32216: 'Address blacklisted: too many failed digest attempts',
+  32218: 'SIP: Transfer not allowed',
   // trunkgate's own (SPEC §12): the shared limit store (limits.store: redis)
   99101: 'Shared limit store unavailable',
   99102: 'Leases of a stopped instance expired',

@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { AlertLog } from '../alerts/alert-log.js';
 import type { Clock } from '../limits/clock.js';
 import type { CallLease } from '../limits/concurrency.js';
-import type { PstnEmulator } from '../pstn/emulator.js';
+import type { MediaEndpoint, PstnEmulator } from '../pstn/emulator.js';
 import type { UserAgentCore } from '../sip/dialog/index.js';
 import type { InviteServerTransaction } from '../sip/transaction/index.js';
 import type { TrunkMatch } from '../termination/directory.js';
@@ -16,10 +16,14 @@ import type { BLeg } from './b-leg.js';
 import { BuiltinLeg } from './builtin-leg.js';
 import { Call, type CallInfo, DISPOSITIONS, type Disposition } from './call.js';
 import { CarrierLeg } from './carrier-leg.js';
+import type { TransferOutcome } from './transfer.js';
+import { TransferLegs } from './transfer-legs.js';
 
 export interface B2buaOptions {
   core: UserAgentCore;
   emulator: PstnEmulator;
+  /** Where the SDP offers of the calls trunkgate places itself point (a transfer's new call). */
+  media: MediaEndpoint;
   alerts: AlertLog;
   clock: Clock;
   logger: Logger;
@@ -35,6 +39,8 @@ export interface B2buaEventMap {
   callSetUp: [call: Call, setupSeconds: number];
   /** A call ended (once per call). */
   callEnded: [call: Call, disposition: Disposition];
+  /** A REFER was refused, or its transfer completed or failed (SPEC §9). */
+  transfer: [trunk: string, outcome: TransferOutcome];
 }
 
 export class B2bua implements CallStarter {
@@ -52,9 +58,15 @@ export class B2bua implements CallStarter {
       this.events.emit('callSetUp', call, setupSeconds);
     },
     ended: (call: Call, disposition: Disposition) => this.ended(call, disposition),
+    transferLegs: (call: Call) => this.transferLegs.withRingTimeout(call.info.ringTimeoutMs),
+    transferred: (call: Call, outcome: TransferOutcome) => this.events.emit('transfer', call.info.trunk, outcome),
   };
 
-  constructor(private readonly options: B2buaOptions) {}
+  private readonly transferLegs: TransferLegs;
+
+  constructor(private readonly options: B2buaOptions) {
+    this.transferLegs = new TransferLegs(options.core, options.emulator, options.media, 180_000);
+  }
 
   get activeCalls(): number {
     return this.calls.size;
@@ -74,6 +86,7 @@ export class B2bua implements CallStarter {
       secure: trunk.config.secure,
       lease: admitted.lease,
       maxDurationMs: trunk.maxDurationMs,
+      transfer: trunk.transfer,
     };
     const call = new Call(core, tx, info, this.hooks, alerts, logger, clock);
     this.calls.set(call.id, call);

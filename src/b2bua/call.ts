@@ -13,7 +13,9 @@ import { AnswerRetransmitter, type DialogUsage, IncomingInvite, type UserAgentCo
 import { type SipRequest, detach, randomToken } from '../sip/message/index.js';
 import type { InviteServerTransaction, ReplyOptions, ServerTransaction } from '../sip/transaction/index.js';
 import { ALLOW } from '../termination/extensions.js';
+import type { TransferPolicy } from '../termination/transfer-policy.js';
 import type { BLeg, BLegEvents, BLegFailureCause, RelayedBody, RelayedHeaders, RelayResult } from './b-leg.js';
+import { Transfer, type TransferLegFactory, type TransferOutcome, type TransferOwner } from './transfer.js';
 
 /** How a call ended, for `trunkgate_calls_ended_total{disposition}`. */
 export type Disposition = 'answered' | 'busy' | 'no_answer' | 'canceled' | 'failed' | 'timeout' | 'max_duration' | 'admin' | 'shutdown';
@@ -36,12 +38,18 @@ export interface CallInfo {
   lease: CallLease;
   /** Hang up (BYE both legs, alert 32015) after this long answered. */
   maxDurationMs: number;
+  /** The trunk's transfer rules (REFER, SPEC §9). */
+  transfer: TransferPolicy;
 }
 
 export interface CallHooks {
   /** The INVITE got its final response (after `setupSeconds`): the call no longer needs its transaction. */
   settled(call: Call, tx: InviteServerTransaction, setupSeconds: number): void;
   ended(call: Call, disposition: Disposition): void;
+  /** Where a transfer's new call goes (the emulator, a SIP destination). */
+  transferLegs(call: Call): TransferLegFactory;
+  /** A REFER was refused, or its transfer completed or failed. */
+  transferred(call: Call, outcome: TransferOutcome): void;
 }
 
 
@@ -49,7 +57,7 @@ export interface CallHooks {
  * The call is its own B-leg event sink and A-leg dialog usage: no closures
  * per call (they add up at 10,000 calls).
  */
-export class Call implements BLegEvents, DialogUsage {
+export class Call implements BLegEvents, DialogUsage, TransferOwner {
   /** Our id for the call (the provider's style: CA + 32 hex digits). */
   readonly id = 'CA' + randomToken(16);
   /** When the call was admitted, and answered (ms, the gateway's clock). */
@@ -75,6 +83,13 @@ export class Call implements BLegEvents, DialogUsage {
   private reinvite: AnswerRetransmitter | undefined;
   private relayBusy = false;
   private logger: Logger | undefined;
+  /** A transfer the PBX asked for (REFER), while its new call rings or once bridged to the far end. */
+  private transfer: Transfer | undefined;
+  /** The A dialog is up: false once the transferor left it (its BYE, or ours after a transfer). */
+  private aUp = true;
+  /** After a transfer: BYE the transferor if it has not left within 64×T1 (the provider's 32 s). */
+  private transferorTimer: NodeJS.Timeout | undefined;
+  private refers = 0;
 
   constructor(
     private readonly core: UserAgentCore,
@@ -162,6 +177,7 @@ export class Call implements BLegEvents, DialogUsage {
 
   bye(): void {
     if (this.state !== 'answered') return;
+    this.transfer?.end();
     this.byeA();
     this.finish('answered', 'bye-callee');
   }
@@ -170,12 +186,16 @@ export class Call implements BLegEvents, DialogUsage {
   lost(): void {
     if (this.state !== 'answered') return;
     this.log.info('carrier connection lost: ending the call');
+    this.transfer?.end();
     this.byeA();
     this.finish('failed', 'transport-error');
   }
 
   async request(method: string, body: RelayedBody | undefined): Promise<RelayResult> {
     if (this.state !== 'answered') return { status: 481, reason: 'Call/Transaction Does Not Exist' };
+    // bridged by a transfer: the far end talks to the transfer target now
+    if (this.transfer?.state === 'bridged') return this.transfer.leg.request(method, body);
+    if (!this.aUp) return { status: 491, reason: 'Request Pending' };
     const r = await sendInDialog(this.core, this.a.dialog, method, { body: body?.body, contentType: body?.contentType });
     const res = r.response;
     return { status: r.status, reason: r.reason, ...(res !== undefined && res.body.length > 0 ? { body: res.body, contentType: res.headers.get('content-type') } : {}) };
@@ -207,7 +227,10 @@ export class Call implements BLegEvents, DialogUsage {
     switch (req.method) {
       case 'BYE':
         tx.reply(200);
-        if (this.state === 'answered') {
+        if (this.state === 'answered' && this.transfer !== undefined) {
+          // the transferor leaves (RFC 5589 §6.1): the far end stays, for the transfer target
+          this.transferorLeft();
+        } else if (this.state === 'answered') {
           this.b.hangup();
           this.finish('answered', 'bye-caller');
         } else if (this.state === 'setup' || this.state === 'early') {
@@ -220,7 +243,15 @@ export class Call implements BLegEvents, DialogUsage {
       case 'INVITE':
       case 'UPDATE':
       case 'INFO':
+        if (this.transfer?.state === 'bridged') {
+          // the transferor's leg is on its way out: it no longer changes the far end's media
+          tx.reply(req.method === 'INFO' ? 200 : 491);
+          return;
+        }
         this.relayToB(req, tx);
+        return;
+      case 'REFER':
+        this.onRefer(req, tx);
         return;
       case 'OPTIONS':
         tx.reply(200, undefined, { headers: [['Allow', ALLOW]] });
@@ -263,6 +294,95 @@ export class Call implements BLegEvents, DialogUsage {
     });
   }
 
+  // ------------------------------------------------------------ transfer (REFER, SPEC §9)
+
+  /**
+   * REFER from the PBX (RFC 3515): refused by the trunk's transferMode
+   * (403, alert 32218) or malformed (400); else 202 Accepted, and the
+   * transfer places the new call. One transfer at a time (491 meanwhile).
+   */
+  private onRefer(req: SipRequest, tx: ServerTransaction): void {
+    if (this.state !== 'answered' || !this.aUp || this.transfer !== undefined) {
+      tx.reply(491, 'Request Pending');
+      return;
+    }
+    const decision = this.info.transfer.decide(req);
+    if (!decision.ok) {
+      if (decision.alert !== undefined) this.alerts.raise(decision.alert, { trunk: this.info.trunk, callId: this.id, detail: decision.detail });
+      this.log.info({ status: decision.status, detail: decision.detail }, 'REFER refused');
+      tx.reply(decision.status, decision.reason);
+      this.hooks.transferred(this, decision.alert === undefined ? 'invalid' : 'refused');
+      return;
+    }
+    const headers: Array<readonly [string, string]> = [['Contact', this.a.dialog.localContact]];
+    if (decision.noSubscription) headers.push(['Refer-Sub', 'false']);
+    tx.reply(202, 'Accepted', { headers });
+    // the transferee is the far end (the number the PBX called); from-transferor: the PBX's caller ID
+    const callerId = this.info.transfer.callerId === 'from-transferor' ? this.caller : this.called;
+    const t = new Transfer(this.core, this.a.dialog, decision, callerId, this.hooks.transferLegs(this), this, this.refers++, req.cseq?.seq ?? 0);
+    this.transfer = t;
+    this.log.info({ target: t.target.uri, callerId }, 'REFER accepted: placing the transfer');
+    t.start();
+  }
+
+  transferBridged(t: Transfer): void {
+    if (t !== this.transfer) return;
+    this.hooks.transferred(this, 'completed');
+    if (!this.aUp) return;
+    // The transferor ends its leg on the final NOTIFY (RFC 5589 §6.1); if not, the provider does after 32 s.
+    const waitMs = 64 * this.core.timerConfig.t1Ms;
+    this.transferorTimer = setTimeout(() => {
+      if (!this.aUp || this.state !== 'answered') return;
+      this.log.info('the transferor did not leave after the transfer: BYE');
+      this.dropA();
+    }, waitMs);
+    this.transferorTimer.unref();
+  }
+
+  transferFailed(t: Transfer, status: number): void {
+    if (t !== this.transfer) return;
+    this.transfer = undefined;
+    this.hooks.transferred(this, 'failed');
+    this.log.info({ status }, 'transfer failed');
+    if (this.aUp || this.state !== 'answered') return;
+    // The transferor left while the target rang, and the target did not answer: nobody is left for the far end.
+    this.b.hangup();
+    this.finish('answered', 'bye-caller');
+  }
+
+  targetHungUp(t: Transfer): void {
+    if (t !== this.transfer || this.state !== 'answered') return;
+    this.b.hangup();
+    this.byeA();
+    this.finish('answered', 'bye-callee');
+  }
+
+  targetRequest(_t: Transfer, method: string, body: RelayedBody | undefined): Promise<RelayResult> {
+    if (this.state !== 'answered') return Promise.resolve({ status: 481, reason: 'Call/Transaction Does Not Exist' });
+    return this.b.request(method, body);
+  }
+
+  /** The transferor sent BYE during or after a transfer: its leg is gone; the far end stays. */
+  private transferorLeft(): void {
+    this.aUp = false;
+    clearTimeout(this.transferorTimer);
+    this.a.stop();
+    this.reinvite?.stop();
+    this.transfer?.transferorGone();
+    this.core.unregister(this.a.dialog.key);
+  }
+
+  /** BYE the transferor's leg alone (after a transfer), keeping the call. */
+  private dropA(): void {
+    this.aUp = false;
+    this.a.stop();
+    this.reinvite?.stop();
+    this.transfer?.transferorGone();
+    const key = this.a.dialog.key;
+    const forget = (): void => this.core.unregister(key, this);
+    sendInDialog(this.core, this.a.dialog, 'BYE').then(forget, forget);
+  }
+
   // ------------------------------------------------------------ endings
 
   private onNoAck(): void {
@@ -298,12 +418,15 @@ export class Call implements BLegEvents, DialogUsage {
   }
 
   private byeBoth(): void {
+    this.transfer?.end();
     this.b.hangup();
     this.byeA();
   }
 
   private byeA(): void {
     this.state = 'ending';
+    if (!this.aUp) return;
+    this.aUp = false;
     this.a.stop();
     const key = this.a.dialog.key;
     const forget = (): void => this.core.unregister(key);
@@ -317,6 +440,8 @@ export class Call implements BLegEvents, DialogUsage {
     this.state = 'ended';
     this.disposition = disposition;
     clearTimeout(this.maxDurationTimer);
+    clearTimeout(this.transferorTimer);
+    this.transfer?.end();
     this.a.stop();
     this.reinvite?.stop();
     this.info.lease.release(leaseReason);

@@ -24,6 +24,8 @@ export interface CarrierLegParams {
   /** A registered client's contact and address of record: the Request-URI and To (default: `called` at the destination). */
   requestUri?: string | undefined;
   toUri?: string | undefined;
+  /** More headers for the INVITE (a transfer's Referred-By). */
+  extraHeaders?: ReadonlyArray<readonly [string, string]>;
 }
 
 type CarrierState = 'idle' | 'calling' | 'answered' | 'ending' | 'ended';
@@ -64,6 +66,7 @@ export class CarrierLeg implements BLeg {
       ['Contact', contact],
       ['Allow', ALLOW],
     ];
+    if (p.extraHeaders !== undefined) headers.push(...p.extraHeaders);
     const offer = p.offer;
     p.offer = undefined; // the request keeps what it needs; an answered call keeps none of it
     if (offer !== undefined && offer.body.length > 0 && offer.contentType !== undefined) headers.push(['Content-Type', offer.contentType]);

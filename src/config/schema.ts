@@ -10,6 +10,7 @@ import { ACCOUNT_TYPES, type AccountType } from '../limits/account-limits.js';
 import { E164, NUMBER_PATTERN } from '../numbers/number-patterns.js';
 import { parseListenUrl } from '../sip/transport/listen-url.js';
 import { parseCidr } from './cidr.js';
+import { parseOriginationUri } from './origination-uri.js';
 import { parseRoute } from './route.js';
 
 export { ACCOUNT_TYPES, type AccountType };
@@ -299,6 +300,34 @@ const VoiceSchema = z.strictObject({
 
 export const VOICE_DEFAULTS = VoiceSchema.parse({});
 
+/** An http:// or https:// URL (a TwiML webhook). */
+const webhookUrl = z.string().superRefine((v, ctx) => {
+  let ok: boolean;
+  try {
+    const u = new URL(v);
+    ok = u.protocol === 'http:' || u.protocol === 'https:';
+  } catch {
+    ok = false;
+  }
+  if (!ok) ctx.addIssue({ code: 'custom', message: 'expected an http:// or https:// URL, e.g. http://127.0.0.1:3000/voice' });
+});
+
+/**
+ * The account's phone numbers (SPEC §10, §11): a number with a `voiceUrl`
+ * takes its inbound calls as a TwiML webhook; one with a `trunk` is that
+ * trunk's (its calls go to the trunk's origination URIs).
+ */
+const AccountNumberSchema = z.strictObject({
+  number: e164,
+  voiceUrl: webhookUrl.optional(),
+  voiceMethod: z.enum(['GET', 'POST']).default('POST'),
+  trunk: z.string().optional(),
+});
+
+const AccountNumberFields = {
+  numbers: z.array(AccountNumberSchema).default([]),
+};
+
 const AccountSchema = z.strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/i, 'expected a name of letters, digits and dashes'),
   sid: z
@@ -316,6 +345,7 @@ const AccountSchema = z.strictObject({
   extendedCallDuration: z.boolean().default(false),
   ...VoiceAccountFields,
   ...ClientAccountFields,
+  ...AccountNumberFields,
 });
 
 const CredentialSchema = z.strictObject({
@@ -331,6 +361,39 @@ const route = z.string().superRefine((v, ctx) => {
   const r = parseRoute(v);
   if (!r.ok) ctx.addIssue({ code: 'custom', message: r.reason });
 });
+
+const originationUri = z.string().superRefine((v, ctx) => {
+  const r = parseOriginationUri(v);
+  if (!r.ok) ctx.addIssue({ code: 'custom', message: r.reason });
+});
+
+/** One origination URI (SPEC §11): lower priority first; equal priorities share calls by weight. */
+const OriginationUriSchema = z.strictObject({
+  uri: originationUri,
+  priority: z.number().int().min(0).max(65_535).default(10),
+  weight: z.number().int().min(1).max(65_535).default(10),
+  enabled: z.boolean().default(true),
+});
+
+/** Where a trunk's inbound calls go (SPEC §11): its origination URIs, the disaster-recovery webhook, its numbers. */
+const OriginationSchema = z.strictObject({
+  uris: z.array(OriginationUriSchema).max(10, "at most 10 origination URIs per trunk (the provider's error 21249)").default([]),
+  disasterRecoveryUrl: webhookUrl.optional(),
+  /** extension: the provider's disaster_recovery_method */
+  disasterRecoveryMethod: z.enum(['GET', 'POST']).default('POST'),
+  numbers: z.array(e164).default([]),
+});
+
+export const TRANSFER_MODES = ['disable-all', 'enable-all', 'sip-only'] as const;
+export type TransferMode = (typeof TRANSFER_MODES)[number];
+
+/** Transfers (SPEC §9) and inbound calls (SPEC §11) of a trunk. */
+const TrunkInboundFields = {
+  transferMode: z.enum(TRANSFER_MODES).default('disable-all'),
+  /** extension: the provider's transfer_caller_id: the transferred call's caller ID */
+  transferCallerId: z.enum(['from-transferee', 'from-transferor']).default('from-transferee'),
+  origination: OriginationSchema.default({ uris: [], disasterRecoveryMethod: 'POST', numbers: [] }),
+};
 
 const TrunkSchema = z.strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'expected a lower-case name of letters, digits and dashes (the termination URI host label)'),
@@ -350,6 +413,7 @@ const TrunkSchema = z.strictObject({
   ringTimeoutMs: z.number().int().min(1000).max(3_600_000).default(180_000),
   /** Secure trunking: calls only over TLS with SRTP offered (SPEC §9) */
   secure: z.boolean().default(false),
+  ...TrunkInboundFields,
 });
 
 export const BEHAVIOURS = ['answer', 'busy', 'no-answer', 'reject', 'hangup-after'] as const;
@@ -486,6 +550,7 @@ export function crossCheck(raw: unknown): CrossIssue[] {
   const sip = isRecord(root['sip']) ? root['sip'] : {};
   issues.push(...tlsIssues(sip, trunks));
   issues.push(...clientIssues(sip, accounts));
+  issues.push(...numberIssues(accounts, trunks));
   const perSource = sip['maxTcpConnectionsPerSource'];
   const globalCap = typeof sip['maxTcpConnections'] === 'number' ? sip['maxTcpConnections'] : 1024;
   if (typeof perSource === 'number' && perSource > globalCap) {
@@ -534,6 +599,49 @@ function clientIssues(sip: Record<string, unknown>, accounts: readonly unknown[]
   return issues;
 }
 
+/**
+ * Phone numbers across accounts and trunks (SPEC §11): a number belongs to
+ * one place; an account number's trunk is one of the account's trunks; a
+ * number goes to a trunk or to a voice URL, not both.
+ */
+function numberIssues(accounts: readonly unknown[], trunks: readonly unknown[]): CrossIssue[] {
+  const issues: CrossIssue[] = [];
+  const trunkAccount = new Map<string, unknown>();
+  for (const t of trunks) if (isRecord(t) && typeof t['name'] === 'string') trunkAccount.set(t['name'], t['account']);
+  /** number → where it was first seen, and the trunk it belongs to (undefined: a voice URL or nothing). */
+  const owner = new Map<string, { where: string; trunk: string | undefined }>();
+  trunks.forEach((t: unknown, i: number) => {
+    if (!isRecord(t) || !isRecord(t['origination'])) return;
+    const numbers = t['origination']['numbers'];
+    if (!Array.isArray(numbers)) return;
+    numbers.forEach((n: unknown, j: number) => {
+      if (typeof n !== 'string') return;
+      const seen = owner.get(n);
+      if (seen !== undefined) issues.push({ path: ['trunks', i, 'origination', 'numbers', j], message: `${n} is already a number of ${seen.where}: a number belongs to one trunk` });
+      else owner.set(n, { where: `trunks[${i}]`, trunk: typeof t['name'] === 'string' ? t['name'] : undefined });
+    });
+  });
+  accounts.forEach((a: unknown, i: number) => {
+    if (!isRecord(a) || !Array.isArray(a['numbers'])) return;
+    a['numbers'].forEach((n: unknown, j: number) => {
+      if (!isRecord(n) || typeof n['number'] !== 'string') return;
+      const number = n['number'];
+      const trunk = n['trunk'];
+      if (typeof trunk === 'string') {
+        if (!trunkAccount.has(trunk)) issues.push({ path: ['accounts', i, 'numbers', j, 'trunk'], message: `no trunk named "${trunk}"; expected one of: ${[...trunkAccount.keys()].join(', ') || '(no trunks configured)'}` });
+        else if (trunkAccount.get(trunk) !== a['name']) issues.push({ path: ['accounts', i, 'numbers', j, 'trunk'], message: `trunk "${trunk}" belongs to another account: a number goes to a trunk of its own account` });
+        if (n['voiceUrl'] !== undefined) issues.push({ path: ['accounts', i, 'numbers', j], message: 'give a trunk or a voiceUrl, not both: a number takes its inbound calls one way' });
+      }
+      const seen = owner.get(number);
+      // the same number in the trunk's origination.numbers and here with that trunk says the same thing twice: fine
+      if (seen !== undefined && !(typeof trunk === 'string' && seen.trunk === trunk && n['voiceUrl'] === undefined)) {
+        issues.push({ path: ['accounts', i, 'numbers', j, 'number'], message: `${number} is already a number of ${seen.where}: a number belongs to one place` });
+      } else if (seen === undefined) owner.set(number, { where: `accounts[${i}]`, trunk: typeof trunk === 'string' ? trunk : undefined });
+    });
+  });
+  return issues;
+}
+
 const LOOPBACK = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|::1)$/;
 
 /**
@@ -567,6 +675,16 @@ function tlsIssues(sip: Record<string, unknown>, trunks: readonly unknown[]): Cr
       }
     }
     if (t['secure'] === true && !transports.has('tls')) issues.push({ path: ['trunks', i, 'secure'], message: 'a secure trunk takes calls over TLS only: add a tls:// listener to sip.listen' });
+    const uris = isRecord(t['origination']) && Array.isArray(t['origination']['uris']) ? t['origination']['uris'] : [];
+    uris.forEach((u: unknown, j: number) => {
+      if (!isRecord(u) || typeof u['uri'] !== 'string') return;
+      const r = parseOriginationUri(u['uri']);
+      // a secure trunk's inbound calls go over TLS whatever the URI says (SPEC §9)
+      const transport = t['secure'] === true ? 'tls' : r.ok ? r.target.transport : undefined;
+      if (transport !== undefined && !transports.has(transport)) {
+        issues.push({ path: ['trunks', i, 'origination', 'uris', j, 'uri'], message: `a ${transport} origination URI needs a ${transport}:// listener in sip.listen (it names our address in Via and Contact)` });
+      }
+    });
   });
   return issues;
 }
@@ -579,6 +697,8 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 export type Config = z.infer<typeof ConfigSchema>;
 export type AccountConfig = Config['accounts'][number];
 export type TrunkConfig = Config['trunks'][number];
+export type OriginationConfig = TrunkConfig['origination'];
+export type AccountNumberConfig = AccountConfig['numbers'][number];
 export type PstnConfig = Config['pstn'];
 export type PstnRule = PstnConfig['rules'][number];
 export type Behaviour = (typeof BEHAVIOURS)[number];

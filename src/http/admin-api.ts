@@ -11,6 +11,7 @@ import type { VoiceApi } from '../voice/voice-api-types.js';
 import type { BanKind, BanView } from '../termination/digest-guard.js';
 import type { CpsChangeBody } from './bodies.js';
 import type { ObservabilityApi } from './observability-views.js';
+import type { OriginationApi } from './origination-routes.js';
 
 export interface RegionCpsView {
   region: string;
@@ -100,6 +101,8 @@ export interface AdminApi {
   readonly clients?: ClientsView | undefined;
   /** The Conferences and Participants resources (absent: not served). */
   readonly conferences?: ConferenceApi | undefined;
+  /** Inbound load runs (/v1/origination; absent: not served). */
+  readonly origination?: OriginationApi | undefined;
   /** The digest ban (GET /v1/security/bans). */
   bans(): BansView;
   /** Lift every ban; returns how many were in force. */

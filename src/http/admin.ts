@@ -22,6 +22,7 @@ import type { ClientsView } from '../clients/client-domain.js';
 import type { ConferenceApi } from '../voice/conference-api.js';
 import { type ObservabilityApi, ObservabilityViews } from './observability-views.js';
 import type { Observability } from '../observability/observability.js';
+import type { OriginationApi } from './origination-routes.js';
 
 export interface AdminParts {
   /** The compiled configuration in force (swapped on reload). */
@@ -41,18 +42,21 @@ export interface AdminParts {
   voice?: VoiceApi;
   clients?: ClientsView;
   conferences?: ConferenceApi;
+  origination?: OriginationApi;
 }
 
 export class Admin implements AdminApi {
   readonly voice: VoiceApi | undefined;
   readonly clients: ClientsView | undefined;
   readonly conferences: ConferenceApi | undefined;
+  readonly origination: OriginationApi | undefined;
   readonly observability: ObservabilityApi;
 
   constructor(private readonly parts: AdminParts) {
     this.voice = parts.voice;
     this.clients = parts.clients;
     this.conferences = parts.conferences;
+    this.origination = parts.origination;
     this.observability = new ObservabilityViews(
       parts.observability,
       { trunks: () => this.trunks(), calls: () => this.calls(), alerts: () => parts.alerts.list(), now: () => parts.clock.now() },

@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import { type TrunkgateError, errorOf } from '../errors.js';
 import type { AdminApi } from './admin-api.js';
 import { AlertsQuerySchema, CPS_CHANGE_EXAMPLE, CpsChangeBodySchema, describeIssues } from './bodies.js';
+import { originationRoutes } from './origination-routes.js';
 import { voiceAdminRoutes } from './voice-admin.js';
 import { voiceApiRoutes } from './voice-api.js';
 import { clientRoutes } from './client-routes.js';
@@ -149,6 +150,7 @@ export function buildHttpServer(api: AdminApi, options: HttpOptions): FastifyIns
 
       v1.register(voiceAdminRoutes, { voice: api.voice });
       v1.register(clientRoutes, { clients: api.clients });
+      v1.register(originationRoutes, { origination: api.origination });
 
       v1.post('/reload', (_req, reply) => {
         const result = api.reload();

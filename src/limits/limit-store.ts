@@ -81,6 +81,11 @@ export interface LimitStore {
   readonly events: EventEmitter<LimitStoreEventMap>;
   /** Checks 12-14: take the trunk token, the pooled token and the lease, or nothing. */
   take(req: LimitRequest): LimitResult | Promise<LimitResult>;
+  /**
+   * A lease alone, in every scope or none (an inbound call, SPEC §11: not
+   * CPS-limited, but counted with the termination calls in the same caps).
+   */
+  takeLease(scopes: readonly LeaseScope[]): LimitResult | Promise<LimitResult>;
   snapshot(req: LimitSnapshotRequest): LimitSnapshot | Promise<LimitSnapshot>;
   state(): StoreState;
   start(): Promise<void>;
@@ -127,6 +132,11 @@ export class MemoryLimitStore implements LimitStore {
       return CONCURRENCY;
     }
     return acquired;
+  }
+
+  takeLease(scopes: readonly LeaseScope[]): LimitResult {
+    const acquired = this.tracker.tryAcquire(scopes);
+    return acquired.ok ? acquired : CONCURRENCY;
   }
 
   snapshot(req: LimitSnapshotRequest): LimitSnapshot {

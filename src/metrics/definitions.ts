@@ -204,7 +204,7 @@ export const METRICS = {
   voiceCallsEnded: {
     name: 'trunkgate_voice_calls_ended_total',
     type: 'counter',
-    help: 'Programmable Voice calls that ended, by final status and direction (outbound-api: created through the API; outbound-dial: <Dial> legs; inbound: placed by a client).',
+    help: 'Programmable Voice calls that ended, by final status and direction (outbound-api: created through the API; outbound-dial: <Dial> legs; inbound: placed by a client, or to a number\'s voice URL or a trunk\'s disaster-recovery URL).',
     labels: ['account', 'status', 'direction'],
     labelValues: { status: 'completed busy failed no-answer canceled', direction: 'outbound-api outbound-dial inbound' },
   },
@@ -308,6 +308,27 @@ export const METRICS = {
     help: 'Participants refused by a conference room: full (its maxParticipants reached, alert 16020) or completed (alert 16022); each such call ends failed.',
     labels: ['account', 'reason'],
     labelValues: { reason: 'full completed' },
+  },
+  originationCalls: {
+    name: 'trunkgate_origination_calls_total',
+    type: 'counter',
+    help: 'Inbound calls (towards the PBX through a trunk\'s origination URIs, or to a number\'s voice URL) that ended, by outcome: answered by a URI; rejected by one with a status that does not fail over; no_answer (rang past ringTimeoutMs); failed (every URI failed and there is no disaster-recovery URL); disaster_recovery (the disaster-recovery webhook took it); webhook (a number\'s voice URL took it); concurrency_limited (not delivered: the trunk or account was at its cap, alert 10004); canceled (the caller hung up first: a run stopped, shutdown).',
+    labels: ['trunk', 'outcome'],
+    labelValues: { trunk: 'configured trunk names (empty for a number with a voice URL)', outcome: 'answered rejected no_answer failed disaster_recovery webhook concurrency_limited canceled' },
+  },
+  originationAttempts: {
+    name: 'trunkgate_origination_attempts_total',
+    type: 'counter',
+    help: 'Attempts of inbound calls at origination URIs, by result: answered; rejected (a final response that does not fail over); ring_timeout; failover_response, failover_timeout (no response within 4 s, or none at all), failover_transport (could not be reached): the call went on to the next URI (alert 32011).',
+    labels: ['trunk', 'result'],
+    labelValues: { trunk: 'configured trunk names', result: 'answered rejected ring_timeout failover_response failover_timeout failover_transport' },
+  },
+  transfers: {
+    name: 'trunkgate_transfers_total',
+    type: 'counter',
+    help: 'REFERs from the PBX (termination and inbound calls), by outcome: refused by transferMode (403, alert 32218), invalid (400), completed (the target answered and was bridged), failed (the target did not answer).',
+    labels: ['trunk', 'outcome'],
+    labelValues: { trunk: 'configured trunk names', outcome: 'refused invalid completed failed' },
   },
   buildInfo: {
     name: 'trunkgate_build_info',

@@ -199,6 +199,34 @@ for _, m in ipairs(expired) do r[#r + 1] = m end
 return r
 `;
 
+/**
+ * A lease alone (an inbound call: no CPS), in every set or none.
+ * KEYS: lease sets…  ARGV: now, lease id, lease TTL (ms), then a cap per lease set ('' = none)
+ * Returns: {step, expired…}: step 0 taken, 3 concurrency.
+ */
+export const LEASE = `${COMMON}
+local now = now_ms(ARGV[1])
+local id = ARGV[2]
+local ttl = tonumber(ARGV[3])
+local expired = {}
+for i = 1, #KEYS do
+  prune(KEYS[i], now, expired)
+  local cap = ARGV[3 + i]
+  if cap ~= '' and redis.call('ZCARD', KEYS[i]) >= tonumber(cap) then
+    local r = { 3 }
+    for _, m in ipairs(expired) do r[#r + 1] = m end
+    return r
+  end
+end
+for i = 1, #KEYS do
+  redis.call('ZADD', KEYS[i], now + ttl, id)
+  redis.call('PEXPIRE', KEYS[i], ttl * 2)
+end
+local r = { 0 }
+for _, m in ipairs(expired) do r[#r + 1] = m end
+return r
+`;
+
 /** KEYS: the lease's sets. ARGV: lease id. Returns how many sets held it. */
 export const RELEASE = `
 local n = 0

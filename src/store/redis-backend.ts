@@ -16,7 +16,7 @@ import type { Clock } from '../limits/clock.js';
 import type { LeaseScope } from '../limits/concurrency.js';
 import type { ResolvedCps } from '../limits/rate-limiters.js';
 import type { CpsScope } from '../limits/cps-scope.js';
-import { ADMIT, HEARTBEAT, PEEK, RELEASE, SWEEP } from './lua.js';
+import { ADMIT, HEARTBEAT, LEASE, PEEK, RELEASE, SWEEP } from './lua.js';
 import { ALGORITHM_CODES, RedisKeys } from './redis-keys.js';
 
 export interface LimiterRef {
@@ -44,6 +44,8 @@ export interface SharedLimitsBackend {
   connect(waitMs: number): Promise<void>;
   close(): Promise<void>;
   admit(trunk: LimiterRef, pooled: LimiterRef | undefined, leases: readonly LeaseScope[], leaseId: string, leaseTtlMs: number): Promise<{ step: AdmitStep; expired: string[] }>;
+  /** A lease alone (no CPS): step 0 taken, 3 refused by a cap. */
+  lease(leases: readonly LeaseScope[], leaseId: string, leaseTtlMs: number): Promise<{ step: 0 | 3; expired: string[] }>;
   /** Remove a lease from its sets; how many held it (0: it had expired, or was never added). */
   release(leaseId: string, scopes: readonly LeaseScope[]): Promise<number>;
   /** Extend live leases (register: add them back, after a reconnect); how many were extended or added. */
@@ -77,6 +79,7 @@ class Script {
 
 const SCRIPTS = {
   admit: new Script(ADMIT),
+  lease: new Script(LEASE),
   release: new Script(RELEASE),
   heartbeat: new Script(HEARTBEAT),
   sweep: new Script(SWEEP),
@@ -184,6 +187,13 @@ export class RedisBackend implements SharedLimitsBackend {
     }
     const reply = (await this.run(SCRIPTS.admit, keys, args)) as [number, ...string[]];
     return { step: reply[0] as AdmitStep, expired: reply.slice(1) as string[] };
+  }
+
+  async lease(leases: readonly LeaseScope[], leaseId: string, leaseTtlMs: number): Promise<{ step: 0 | 3; expired: string[] }> {
+    const keys = leases.map((s) => this.keys.leaseSet(s));
+    const args: Array<string | number> = [this.now(), leaseId, leaseTtlMs, ...leases.map((s) => (s.cap === null ? '' : String(s.cap)))];
+    const reply = (await this.run(SCRIPTS.lease, keys, args)) as [number, ...string[]];
+    return { step: reply[0] === 0 ? 0 : 3, expired: reply.slice(1) as string[] };
   }
 
   async release(leaseId: string, scopes: readonly LeaseScope[]): Promise<number> {

@@ -165,14 +165,42 @@ export class SharedLimitStore implements LimitStore {
     );
   }
 
+  /** An inbound call's lease: the caps checked in the store, no CPS; the same failure rules as `take`. */
+  takeLease(scopes: readonly LeaseScope[]): Promise<LimitResult> | LimitResult {
+    if (!this.options.backend.ready) return this.unreachableLease(scopes, undefined);
+    const id = leaseName(this.options.instance, this.boot, ++this.seq);
+    const started = performance.now();
+    this.inFlight++;
+    return this.options.backend.lease(scopes, id, this.options.leaseTtlMs).then(
+      ({ step, expired }) => {
+        this.inFlight--;
+        this.done('admission', started, undefined);
+        if (expired.length > 0) this.events.emit('leasesExpired', expired);
+        return step === 0 ? { ok: true as const, lease: this.adopt(id, scopes) } : refusal('concurrency');
+      },
+      (err: unknown) => {
+        this.inFlight--;
+        this.done('admission', started, err);
+        this.owed.set(id, scopes);
+        this.retrySoon();
+        return this.unreachableLease(scopes, id);
+      },
+    );
+  }
+
   /** The store could not decide: refuse (closed), or admit without it (open). */
   private unreachable(req: LimitRequest, id: string | undefined): LimitResult {
+    return this.unreachableLease(req.leaseScopes, id, req.trunkCps.owner);
+  }
+
+  /** `trunk`: whose call it is, for the failed-open count (an inbound call's: its trunk scope's name). */
+  private unreachableLease(scopes: readonly LeaseScope[], id: string | undefined, trunk = scopes[0]?.name ?? ''): LimitResult {
     if (this.options.onStoreFailure === 'closed') return STORE_UNAVAILABLE;
     const name = id ?? leaseName(this.options.instance, this.boot, ++this.seq);
     // An id owed for removal is live after all: it is registered (not removed) when the store is back.
     this.owed.delete(name);
-    this.events.emit('failedOpen', req.trunkCps.owner);
-    return { ok: true, lease: this.adopt(name, req.leaseScopes) };
+    this.events.emit('failedOpen', trunk);
+    return { ok: true, lease: this.adopt(name, scopes) };
   }
 
   private adopt(id: string, scopes: readonly LeaseScope[]): CallLease {

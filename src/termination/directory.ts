@@ -14,6 +14,7 @@ import { accountTrunkingCap } from '../limits/account-limits.js';
 import { LeaseScope } from '../limits/concurrency.js';
 import { CpsScope, type CpsSettings } from '../limits/cps-scope.js';
 import { edgeByLabel } from './edges.js';
+import { TransferPolicy } from './transfer-policy.js';
 
 export interface CompiledAccount {
   name: string;
@@ -41,6 +42,8 @@ export interface CompiledTrunk {
   leaseScopes: readonly LeaseScope[];
   /** CPS scopes, one per region. */
   cps: ReadonlyMap<Region, CpsScope>;
+  /** Whether and where the trunk takes transfers (REFER), SPEC §9. */
+  transfer: TransferPolicy;
 }
 
 export interface TrunkMatch {
@@ -103,6 +106,7 @@ export class Directory {
         leaseScope,
         leaseScopes: [leaseScope, account.leaseScope],
         cps: before?.cps ?? new Map(REGIONS.map((r) => [r, new CpsScope('trunk', t.name, r)])),
+        transfer: new TransferPolicy(t.transferMode, t.transferCallerId, config.sip.domainSuffix),
       });
     }
     const suffix = config.sip.domainSuffix.toLowerCase();

@@ -14,5 +14,7 @@ export function unsupportedRequired(required: readonly string[]): string[] {
 /**
  * The methods trunkgate takes in a call, as it advertises them in `Allow`
  * (RFC 3261 §20.5): one definition for every response that carries it.
+ * REFER is taken in a call (the trunk's transferMode decides whether it is
+ * allowed: 403 when not, never 405).
  */
-export const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO';
+export const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO, REFER';

@@ -75,7 +75,7 @@ export class FrontDoor implements UserAgentApplication {
    * Requests outside a call are answered without keeping any state (RFC 3261
    * §8.2.7), so a flood of OPTIONS or REGISTER from a scanner costs no memory:
    * OPTIONS pings get 200, REGISTER 405 (a PBX must not register to a trunk,
-   * SPEC §2.1), stray BYE/UPDATE/INFO 481, the rest 405 or 501.
+   * SPEC §2.1), stray BYE/UPDATE/INFO/REFER 481, the rest 405 or 501.
    */
   statelessReply(req: SipRequest): SipResponse {
     const tag = newTag();
@@ -87,6 +87,7 @@ export class FrontDoor implements UserAgentApplication {
       case 'BYE':
       case 'UPDATE':
       case 'INFO':
+      case 'REFER':
         return createResponse(req, 481, undefined, tag);
       default:
         return withHeaders(createResponse(req, isStandardMethod(req.method) ? 405 : 501, undefined, tag), [['Allow', ALLOW]]);

@@ -153,6 +153,23 @@ export class CallRun implements FarLegEvents {
     this.end('canceled', 487);
   }
 
+  /**
+   * An inbound call to a number (SPEC §11): nothing to dial, the caller is on the
+   * line. Its TwiML runs at once; the first fetch says `CallStatus=ringing`
+   * (the provider's), the call is `in-progress` from its first verb that
+   * answers (anything but `<Reject>` and `<Redirect>`). The caller hangs up
+   * through `complete()`.
+   */
+  startInboundNumber(): void {
+    const call = this.call;
+    call.startTime = this.now();
+    call.status = 'ringing';
+    this.phase = 'answered';
+    this.ctx.touched(call);
+    this.limitTimer = setTimeout(() => this.onTimeLimit(), call.options.timeLimitSeconds * 1000);
+    this.startProgram(call.options.source);
+  }
+
   // ------------------------------------------------------------ far leg events
 
   ringing(): void {
@@ -333,6 +350,12 @@ export class CallRun implements FarLegEvents {
   }
 
   private async execute(verb: TwimlVerb, baseUrl: string | undefined, live: () => boolean): Promise<Step> {
+    if (this.call.status === 'ringing' && verb.verb !== 'Reject' && verb.verb !== 'Redirect') {
+      // an inbound call is answered by its first verb that talks to the caller
+      this.call.status = 'in-progress';
+      this.call.answeredAt = this.now();
+      this.ctx.touched(this.call);
+    }
     switch (verb.verb) {
       case 'Say':
         await this.sleep(sayMs(verb.text) * verb.loop);
@@ -343,8 +366,15 @@ export class CallRun implements FarLegEvents {
       case 'Pause':
         await this.sleep(verb.lengthSeconds * 1000);
         return { kind: 'next' };
-      case 'Hangup':
       case 'Reject':
+        if (this.call.status === 'ringing') {
+          // an inbound call refused before it was answered: busy (486) or rejected (603)
+          this.end(verb.reason === 'busy' ? 'busy' : 'no-answer', verb.reason === 'busy' ? 486 : 603);
+          return { kind: 'stop' };
+        }
+        this.hangupFromTwiml();
+        return { kind: 'stop' };
+      case 'Hangup':
         // The call is already answered (an outbound call's TwiML runs on answer): <Reject> hangs up like <Hangup>.
         this.hangupFromTwiml();
         return { kind: 'stop' };

@@ -19,6 +19,7 @@ export const FINAL_STATUSES: readonly CallStatus[] = ['completed', 'busy', 'fail
 export type StatusCallbackEvent = 'initiated' | 'ringing' | 'answered' | 'completed';
 export const STATUS_CALLBACK_EVENTS: readonly StatusCallbackEvent[] = ['initiated', 'ringing', 'answered', 'completed'];
 
+/** `inbound`: a call placed by a client, or to one of the account's numbers (its voice URL, or a trunk's disaster-recovery URL). */
 export type CallDirection = 'outbound-api' | 'outbound-dial' | 'inbound';
 
 /** Where the call goes: the PSTN emulator, a SIP URI, or a registered client. */

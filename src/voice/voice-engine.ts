@@ -90,6 +90,30 @@ export interface QueuedCallView {
 
 type Resource = Record<string, unknown>;
 
+/** An inbound call for the engine to run (SPEC §10, §11): a number's voice URL, or a trunk's disaster-recovery URL. */
+export interface InboundVoiceRequest {
+  /** The account's name. */
+  account: string;
+  /** The caller (E.164). */
+  from: string;
+  /** The number dialled. */
+  to: string;
+  url: string;
+  method: 'GET' | 'POST';
+  /**
+   * Take a lease in the account's voice concurrency (a number's voice URL);
+   * false when the call already holds one (a trunk's call sent to its
+   * disaster-recovery URL keeps its trunk lease).
+   */
+  takeLease: boolean;
+  /** The call's SID (CA…), when it has one already. */
+  sid?: string;
+  /** Called once, when the call ends (its TwiML hung up, or `hangup()`). */
+  onEnded(status: CallStatus): void;
+}
+
+export type InboundVoiceResult = { ok: true; sid: string; hangup(): void } | { ok: false; reason: 'concurrency' | 'no-account' | 'stopped' };
+
 function secretMatches(given: string, expected: string | undefined): boolean {
   if (expected === undefined) return false;
   const a = Buffer.from(given);
@@ -116,7 +140,7 @@ export class VoiceEngine implements ClientCallHandler {
   /** The Conferences and Participants resources of the REST API. */
   readonly conferenceApi: ConferenceApi;
   /** Inbound calls (clients' INVITEs) by their INVITE transaction, for a CANCEL. */
-  private readonly inbound = new WeakMap<InviteServerTransaction, CallRun>();
+  private readonly clientCalls = new WeakMap<InviteServerTransaction, CallRun>();
   readonly webhooks: WebhookClient;
   readonly callbacks: StatusCallbacks;
   private accounts: VoiceAccounts;
@@ -131,6 +155,8 @@ export class VoiceEngine implements ClientCallHandler {
   private readonly drivers = new Map<VoiceAccount['queue'], QueueDriver<VoiceCall>>();
   private readonly ctx: RunContext;
   private stopped = false;
+  /** Inbound calls' end listeners. */
+  private readonly inboundEnded = new Map<VoiceCall, (status: CallStatus) => void>();
   /** Counters for the /v1 view: calls cancelled through the API while queued. */
   readonly stats = { created: 0, placed: 0, ended: 0 };
 
@@ -295,12 +321,12 @@ export class VoiceEngine implements ClientCallHandler {
     this.remember(call);
     const run = new CallRun(this.ctx, call);
     this.runs.set(call, run);
-    this.inbound.set(tx, run);
+    this.clientCalls.set(tx, run);
     run.startInbound(new InboundLeg(this.options.parts.core, this.options.parts.emulator, tx), this.ctx.clients.occupy(account.name, caller.identity));
   }
 
   clientCancel(tx: InviteServerTransaction): void {
-    this.inbound.get(tx)?.callerCancelled();
+    this.clientCalls.get(tx)?.callerCancelled();
   }
 
   /** End a call whatever its state (a participant removed through the API): queued ones leave the queue, others hang up. */
@@ -334,6 +360,44 @@ export class VoiceEngine implements ClientCallHandler {
     child.queueTimeMs = 0;
     this.remember(child);
     return child;
+  }
+
+  // ------------------------------------------------------------ inbound calls
+
+  /**
+   * Answer an inbound call with its TwiML (SPEC §10: each inbound call is a
+   * webhook): not queued, not CPS-limited; it counts in the account's voice
+   * concurrency when `takeLease` (refused at the cap: not delivered).
+   */
+  inbound(r: InboundVoiceRequest): InboundVoiceResult {
+    if (this.stopped) return { ok: false, reason: 'stopped' };
+    const account = this.accounts.byName.get(r.account);
+    if (account === undefined) return { ok: false, reason: 'no-account' };
+    const now = this.options.clock.now();
+    const options = {
+      source: { kind: 'url' as const, url: r.url, method: r.method },
+      fallbackUrl: undefined,
+      fallbackMethod: 'POST' as const,
+      statusCallback: undefined,
+      statusCallbackMethod: 'POST' as const,
+      statusCallbackEvents: new Set<never>(),
+      timeoutSeconds: 60,
+      timeLimitSeconds: maxCallDurationMs(account.config) / 1000,
+    };
+    const call = new VoiceCall(account, r.to, r.from, { kind: 'pstn', number: r.from }, options, 'inbound', undefined, now, r.sid);
+    if (r.takeLease) {
+      const acquired = this.options.tracker.tryAcquire([account.leaseScope]);
+      if (!acquired.ok) return { ok: false, reason: 'concurrency' };
+      call.lease = acquired.lease;
+    }
+    call.dequeued = true;
+    call.queueTimeMs = 0;
+    this.remember(call);
+    this.inboundEnded.set(call, (status) => r.onEnded(status));
+    const run = new CallRun(this.ctx, call);
+    this.runs.set(call, run);
+    run.startInboundNumber();
+    return { ok: true, sid: call.sid, hangup: () => run.complete() };
   }
 
   // ------------------------------------------------------------ the queue
@@ -381,6 +445,11 @@ export class VoiceEngine implements ClientCallHandler {
     const planned = call.conference;
     if (planned !== undefined) this.conferences.abandon(planned.room, call.sid, this.options.clock.now());
     this.runs.delete(call);
+    const inbound = this.inboundEnded.get(call);
+    if (inbound !== undefined) {
+      this.inboundEnded.delete(call);
+      inbound(call.status);
+    }
     this.stats.ended++;
     this.events.emit('ended', call.account.name, call.status, call.direction);
     let ended = this.endedOrder.get(call.account.name);

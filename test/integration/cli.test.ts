@@ -112,7 +112,7 @@ describe('trunkgate check-config FILE', () => {
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('  trunks[0].auth.ipacl: unknown key; did you mean "ipAcl"? (see docs/configuration.md) (found: ["127.0.0.1/32"])');
     expect(r.stderr).toContain(
-      '  trunks[0].zzz: unknown key; expected one of: name, account, region, cps, burst, maxConcurrentCalls, auth, route, ringTimeoutMs, secure (see docs/configuration.md) (found: 1)',
+      '  trunks[0].zzz: unknown key; expected one of: name, account, region, cps, burst, maxConcurrentCalls, auth, route, ringTimeoutMs, secure, transferMode, transferCallerId, origination (see docs/configuration.md) (found: 1)',
     );
   });
 

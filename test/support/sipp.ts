@@ -105,6 +105,10 @@ export function sippProcessArgs(run: SippRun, localPort: number, dir: string): s
 export interface StartedSipp {
   localPort: number;
   done: Promise<SippResult>;
+  /** SIPp's cumulative counters so far (its statistics file is written every second), while it runs. */
+  stats(): Record<string, string>;
+  /** Its -trace_err log so far (unexpected messages, failed regexp checks …). */
+  errors(): string;
   kill(signal?: NodeJS.Signals): void;
 }
 
@@ -161,6 +165,8 @@ export async function startSipp(run: SippRun): Promise<StartedSipp> {
   return {
     localPort,
     done,
+    stats: () => readStats(join(dir, 'stats.csv')),
+    errors: () => (existsSync(join(dir, 'errors.log')) ? readFileSync(join(dir, 'errors.log'), 'utf8') : ''),
     kill: (signal: NodeJS.Signals = 'SIGTERM') => {
       if (child.exitCode === null && child.pid !== undefined) child.kill(signal);
     },

@@ -71,6 +71,7 @@ const DISPLAY_NAMES: Readonly<Record<string, string>> = {
   'rack': 'RAck',
   'reason': 'Reason',
   'record-route': 'Record-Route',
+  'refer-sub': 'Refer-Sub',
   'refer-to': 'Refer-To',
   'referred-by': 'Referred-By',
   'reject-contact': 'Reject-Contact',
@@ -93,6 +94,10 @@ const DISPLAY_NAMES: Readonly<Record<string, string>> = {
   'via': 'Via',
   'warning': 'Warning',
   'www-authenticate': 'WWW-Authenticate',
+  // the provider's own, spelt as on its wire (inbound calls' INVITEs)
+  'x-twilio-accountsid': 'X-Twilio-AccountSid',
+  'x-twilio-apiversion': 'X-Twilio-ApiVersion',
+  'x-twilio-callsid': 'X-Twilio-CallSid',
 };
 
 /**

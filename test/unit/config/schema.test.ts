@@ -137,6 +137,7 @@ describe('defaults are explicit (SPEC §7.2)', () => {
       clients: [],
       clientVoiceUrl: null,
       clientVoiceMethod: 'POST',
+      numbers: [],
     });
   });
 
@@ -201,6 +202,9 @@ describe('defaults are explicit (SPEC §7.2)', () => {
       route: 'builtin',
       ringTimeoutMs: 180_000,
       secure: false,
+      transferMode: 'disable-all',
+      transferCallerId: 'from-transferee',
+      origination: { uris: [], disasterRecoveryMethod: 'POST', numbers: [] },
     });
   });
 

@@ -35,6 +35,11 @@ class ScriptedBackend implements SharedLimitsBackend {
     this.calls.push({ op: 'admit', ids: [leaseId] });
     return this.answer({ step: this.steps.shift() ?? 0, expired: [] });
   }
+  lease(_l: readonly LeaseScope[], leaseId: string): Promise<{ step: 0 | 3; expired: string[] }> {
+    this.calls.push({ op: 'lease', ids: [leaseId] });
+    const step = this.steps.shift() ?? 0;
+    return this.answer({ step: step === 0 ? 0 : 3, expired: [] });
+  }
   release(leaseId: string): Promise<number> {
     this.calls.push({ op: 'release', ids: [leaseId] });
     return this.answer(1);
@@ -117,6 +122,35 @@ describe('admission through the shared store', () => {
     expect(backend.of('release')).toEqual([['gw-a/b/1']]);
     expect(tracker.doubleReleases).toBe(1);
     expect(tracker.active).toBe(0);
+  });
+});
+
+describe('inbound leases (takeLease: no CPS, the same caps)', () => {
+  it('takes a lease without a CPS token; a refusal is a concurrency refusal; the release reaches the store once', async () => {
+    const { backend, tracker, store, trunk } = setup();
+    backend.steps = [3, 0];
+    expect(await store.takeLease([trunk])).toEqual({ ok: false, refused: 'concurrency' });
+    const r = await store.takeLease([trunk]);
+    if (!r.ok) throw new Error('refused');
+    expect(tracker.active).toBe(1);
+    expect(backend.of('admit')).toEqual([]);
+    expect(backend.of('lease')).toEqual([['gw-a/b/1'], ['gw-a/b/2']]);
+    r.lease.release('bye-caller');
+    await settle();
+    expect(backend.of('release')).toEqual([['gw-a/b/2']]);
+  });
+
+  it('follows onStoreFailure: closed refuses while the store is away, open admits and counts it', async () => {
+    const closed = setup('closed');
+    closed.backend.ready = false;
+    expect(await closed.store.takeLease([closed.trunk])).toEqual({ ok: false, refused: 'store-unavailable' });
+    const open = setup('open');
+    const failedOpen: string[] = [];
+    open.store.events.on('failedOpen', (t) => failedOpen.push(t));
+    open.backend.failing = true;
+    const r = await open.store.takeLease([open.trunk]);
+    expect(r.ok).toBe(true);
+    expect(failedOpen).toEqual(['acme']);
   });
 });
 
