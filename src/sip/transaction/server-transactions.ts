@@ -214,8 +214,9 @@ export class InviteServerTransaction extends ServerTransaction {
       this._state = 'accepted';
       // RFC 6026: in Accepted the transaction never resends anything (the TU
       // retransmits its 2xx); keep no copy while it waits out Timer L. The
-      // bytes are handed once to the TU that retransmits them (`takeAnswerWire`).
-      this.answerWire = this.lastResponse;
+      // bytes are handed once to the TU that retransmits them (`takeAnswerWire`),
+      // over UDP only: on a reliable transport nothing retransmits a 2xx.
+      if (!this.timers.reliable) this.answerWire = this.lastResponse;
       this.lastResponse = undefined;
       this.releaseRequest();
       this.timerHIL = setTimeout(() => this.terminate('normal'), this.timers.L);
