@@ -4,7 +4,8 @@
  * every alert code in docs/alerts.md with its SIP status, and every HTTP
  * route in docs/http-api.md with a curl example.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, normalize } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ALERTS, type AlertCode } from '../../../src/alerts/alert-codes.js';
 import { createGateway } from '../../../src/gateway.js';
@@ -195,6 +196,40 @@ describe('docs/http-api.md', async () => {
 describe('the user docs', () => {
   const USER_DOCS = ['README.md', 'docker/README.md', ...readdirSync(new URL('../../../docs/', import.meta.url)).map((f) => `docs/${f}`)];
   const read = (path: string): string => readFileSync(new URL(`../../../${path}`, import.meta.url), 'utf8');
+
+  /** The anchors GitHub makes of a page's headings (lower case, punctuation dropped, spaces to hyphens, repeats numbered). */
+  function anchorsOf(text: string): Set<string> {
+    const anchors = new Set<string>();
+    const seen = new Map<string, number>();
+    let fenced = false;
+    for (const line of text.split('\n')) {
+      if (line.startsWith('```')) fenced = !fenced;
+      const heading = fenced ? null : /^#{1,6}\s+(.*)$/.exec(line);
+      if (heading === null) continue;
+      const slug = (heading[1] as string).trim().toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, '').replace(/ /g, '-');
+      const n = seen.get(slug) ?? 0;
+      seen.set(slug, n + 1);
+      anchors.add(n === 0 ? slug : `${slug}-${n}`);
+    }
+    return anchors;
+  }
+
+  it.each(USER_DOCS.filter((p) => p.endsWith('.md')))('%s links only to files that exist and headings they have', (path) => {
+    const broken: string[] = [];
+    for (const m of read(path).matchAll(/\]\(([^)\s]+)\)/g)) {
+      const target = m[1] as string;
+      if (/^[a-z]+:/.test(target)) continue; // https:, mailto:
+      const [file = '', anchor] = target.split('#');
+      const resolved = file === '' ? path : normalize(join(dirname(path), file));
+      if (!existsSync(new URL(`../../../${resolved}`, import.meta.url))) broken.push(`${target}: no such file`);
+      else if (anchor !== undefined && resolved.endsWith('.md') && !anchorsOf(read(resolved)).has(anchor)) broken.push(`${target}: no such heading`);
+    }
+    expect(broken).toEqual([]);
+  });
+
+  it("the anchors are GitHub's: lower case, punctuation dropped, spaces to hyphens, repeats numbered", () => {
+    expect(anchorsOf('# Set-up\n## What is shared, and how\n## Figures\n## Figures\n')).toEqual(new Set(['set-up', 'what-is-shared-and-how', 'figures', 'figures-1']));
+  });
 
   it.each(USER_DOCS)('%s refers to no SPEC (it is not in the repository): each rule is stated where it is used', (path) => {
     const lines = read(path)
