@@ -78,3 +78,27 @@ export type ProtocolFactory = (ctx: ProtocolContext) => Protocol;
 export function familyOf(isIpResult: number): 'IPv4' | 'IPv6' {
   return isIpResult === 6 ? 'IPv6' : 'IPv4';
 }
+
+/** Both ends of a connection, as the stream and WebSocket modules keep them. */
+export interface ConnectionEnds {
+  id: number;
+  remoteAddress: string;
+  remotePort: number;
+  localAddress: string;
+  localPort: number;
+  family: 'IPv4' | 'IPv6';
+}
+
+/** Where a message that arrived over connection `conn` of `transport` came from (stamped now). */
+export function connectionSource(transport: TransportName, conn: ConnectionEnds): MessageSource {
+  return {
+    transport,
+    address: conn.remoteAddress,
+    port: conn.remotePort,
+    family: conn.family,
+    localAddress: conn.localAddress,
+    localPort: conn.localPort,
+    connectionId: conn.id,
+    receivedAt: performance.now(),
+  };
+}

@@ -9,7 +9,7 @@ import { StreamFramer, type MessageSource, type TransportName } from '../message
 import { nextConnectionId } from './connection-ids.js';
 import { describeListenError } from './errors.js';
 import { type ListenSpec, formatHostPort, formatListenUrl } from './listen-url.js';
-import { type Protocol, type ProtocolContext, familyOf } from './protocol.js';
+import { type Protocol, type ProtocolContext, connectionSource, familyOf } from './protocol.js';
 import type { BoundListener, Destination, SendErrorCallback } from './sip-transport.js';
 
 interface StreamListener extends BoundListener {
@@ -211,16 +211,7 @@ export abstract class StreamProtocol implements Protocol {
   }
 
   private sourceOf(conn: Connection): MessageSource {
-    return {
-      transport: this.name,
-      address: conn.remoteAddress,
-      port: conn.remotePort,
-      family: conn.family,
-      localAddress: conn.localAddress,
-      localPort: conn.localPort,
-      connectionId: conn.id,
-      receivedAt: performance.now(),
-    };
+    return connectionSource(this.name, conn);
   }
 
   private onFramingError(conn: Connection, reason: string, status: 400 | 513, head: Buffer | undefined): void {

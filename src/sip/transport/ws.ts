@@ -32,7 +32,7 @@ import type { MessageSource } from '../message/index.js';
 import { nextConnectionId } from './connection-ids.js';
 import { describeListenError } from './errors.js';
 import { type ListenSpec, formatHostPort, formatListenUrl } from './listen-url.js';
-import { type Protocol, type ProtocolContext, familyOf } from './protocol.js';
+import { type Protocol, type ProtocolContext, connectionSource, familyOf } from './protocol.js';
 import type { BoundListener, Destination, SendErrorCallback } from './sip-transport.js';
 
 /** The WebSocket subprotocol of SIP (RFC 7118 §4.1, IANA). */
@@ -263,16 +263,7 @@ export class WsProtocol implements Protocol {
   }
 
   private sourceOf(conn: WsConnection): MessageSource {
-    return {
-      transport: this.name,
-      address: conn.remoteAddress,
-      port: conn.remotePort,
-      family: conn.family,
-      localAddress: conn.localAddress,
-      localPort: conn.localPort,
-      connectionId: conn.id,
-      receivedAt: performance.now(),
-    };
+    return connectionSource(this.name, conn);
   }
 
   send(buf: Buffer, dest: Destination, onError?: SendErrorCallback): void {
