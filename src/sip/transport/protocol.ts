@@ -4,9 +4,11 @@
  * hands every received message (or stream frame) to `ProtocolContext.receive`;
  * parsing, validation and response routing are the layer's, shared by all.
  */
+import type { AddressInfo, Server } from 'node:net';
 import type { Logger } from 'pino';
 import type { MessageSource, TransportName } from '../message/index.js';
-import type { ListenSpec } from './listen-url.js';
+import { describeListenError } from './errors.js';
+import { type ListenSpec, formatListenUrl } from './listen-url.js';
 import type { BoundListener, Destination, Flow, SendErrorCallback, TransportEvents } from './sip-transport.js';
 
 /** Limits and timeouts, resolved (every option has its value). */
@@ -101,4 +103,22 @@ export function connectionSource(transport: TransportName, conn: ConnectionEnds)
     connectionId: conn.id,
     receivedAt: performance.now(),
   };
+}
+
+/**
+ * Bind a connection server (TCP, TLS, or the HTTP server under WebSocket) to `spec`: IPv6 only
+ * for an IPv6 `family`, a backlog of 1,024. Resolves with the address it got; rejects with a
+ * `ListenError` naming the listener.
+ */
+export function listenServer(server: Server, spec: ListenSpec, family: 'IPv4' | 'IPv6', transport: TransportName): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException): void => reject(describeListenError(formatListenUrl(spec), err));
+    server.once('error', onError);
+    server.listen({ port: spec.port, host: spec.host, ipv6Only: family === 'IPv6', backlog: 1024 }, () => {
+      server.off('error', onError);
+      const addr = server.address();
+      if (addr === null || typeof addr === 'string') reject(new Error(`${transport} listener has no address`));
+      else resolve(addr);
+    });
+  });
 }

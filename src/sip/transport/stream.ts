@@ -7,9 +7,8 @@
 import { isIP, type Server, type Socket } from 'node:net';
 import { StreamFramer, type MessageSource, type TransportName } from '../message/index.js';
 import { nextConnectionId } from './connection-ids.js';
-import { describeListenError } from './errors.js';
-import { type ListenSpec, formatHostPort, formatListenUrl } from './listen-url.js';
-import { type Protocol, type ProtocolContext, connectionSource, familyOf } from './protocol.js';
+import { type ListenSpec, formatHostPort } from './listen-url.js';
+import { type Protocol, type ProtocolContext, connectionSource, familyOf, listenServer } from './protocol.js';
 import type { BoundListener, Destination, SendErrorCallback } from './sip-transport.js';
 
 interface StreamListener extends BoundListener {
@@ -60,25 +59,14 @@ export abstract class StreamProtocol implements Protocol {
   async listen(spec: ListenSpec): Promise<BoundListener> {
     const family = familyOf(isIP(spec.host));
     const server = await this.createServer();
-    return new Promise((resolve, reject) => {
-      const onError = (err: NodeJS.ErrnoException): void => reject(describeListenError(formatListenUrl(spec), err));
-      server.once('error', onError);
-      server.listen({ port: spec.port, host: spec.host, ipv6Only: family === 'IPv6', backlog: 1024 }, () => {
-        server.off('error', onError);
-        const addr = server.address();
-        if (addr === null || typeof addr === 'string') {
-          reject(new Error(`${this.name} listener has no address`));
-          return;
-        }
-        const listener: StreamListener = { transport: this.name, address: addr.address, port: addr.port, family, server };
-        server.maxConnections = this.ctx.limits.maxConnections;
-        server.on('drop', () => this.ctx.events.emit('connection', this.name, 'refused'));
-        server.on(this.connectionEvent, (socket: Socket) => this.accept(socket));
-        server.on('error', (err) => this.ctx.log?.warn({ err, transport: this.name }, 'stream server error'));
-        this.servers.push(listener);
-        resolve(listener);
-      });
-    });
+    const addr = await listenServer(server, spec, family, this.name);
+    const listener: StreamListener = { transport: this.name, address: addr.address, port: addr.port, family, server };
+    server.maxConnections = this.ctx.limits.maxConnections;
+    server.on('drop', () => this.ctx.events.emit('connection', this.name, 'refused'));
+    server.on(this.connectionEvent, (socket: Socket) => this.accept(socket));
+    server.on('error', (err) => this.ctx.log?.warn({ err, transport: this.name }, 'stream server error'));
+    this.servers.push(listener);
+    return listener;
   }
 
   async stop(): Promise<void> {

@@ -30,9 +30,8 @@ import type { Duplex } from 'node:stream';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
 import type { MessageSource } from '../message/index.js';
 import { nextConnectionId } from './connection-ids.js';
-import { describeListenError } from './errors.js';
-import { type ListenSpec, formatHostPort, formatListenUrl } from './listen-url.js';
-import { type Protocol, type ProtocolContext, connectionSource, familyOf } from './protocol.js';
+import { type ListenSpec, formatHostPort } from './listen-url.js';
+import { type Protocol, type ProtocolContext, connectionSource, familyOf, listenServer } from './protocol.js';
 import type { BoundListener, Destination, SendErrorCallback } from './sip-transport.js';
 
 /** The WebSocket subprotocol of SIP (RFC 7118 §4.1, IANA). */
@@ -131,29 +130,18 @@ export class WsProtocol implements Protocol {
     // a handshake must arrive whole within the partial-message timeout (slowloris)
     server.headersTimeout = this.ctx.limits.messageTimeoutMs;
     server.requestTimeout = this.ctx.limits.messageTimeoutMs;
-    return new Promise((resolve, reject) => {
-      const onError = (err: NodeJS.ErrnoException): void => reject(describeListenError(formatListenUrl(spec), err));
-      server.once('error', onError);
-      server.listen({ port: spec.port, host: spec.host, ipv6Only: family === 'IPv6', backlog: 1024 }, () => {
-        server.off('error', onError);
-        const addr = server.address();
-        if (addr === null || typeof addr === 'string') {
-          reject(new Error(`${this.name} listener has no address`));
-          return;
-        }
-        server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head));
-        server.on('request', (_req, res) => {
-          res.writeHead(426, { upgrade: 'websocket', connection: 'close', 'content-type': 'text/plain' });
-          res.end('SIP over WebSocket (RFC 7118): open a WebSocket with the "sip" subprotocol\n');
-        });
-        server.on('clientError', (_err, socket) => socket.destroy());
-        server.on('error', (err) => this.ctx.log?.warn({ err, transport: this.name }, 'WebSocket server error'));
-        const listener: WsListener = { transport: this.name, address: addr.address, port: addr.port, family, server };
-        this.servers.push(listener);
-        this.startPinging();
-        resolve(listener);
-      });
+    const addr = await listenServer(server, spec, family, this.name);
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head));
+    server.on('request', (_req, res) => {
+      res.writeHead(426, { upgrade: 'websocket', connection: 'close', 'content-type': 'text/plain' });
+      res.end('SIP over WebSocket (RFC 7118): open a WebSocket with the "sip" subprotocol\n');
     });
+    server.on('clientError', (_err, socket) => socket.destroy());
+    server.on('error', (err) => this.ctx.log?.warn({ err, transport: this.name }, 'WebSocket server error'));
+    const listener: WsListener = { transport: this.name, address: addr.address, port: addr.port, family, server };
+    this.servers.push(listener);
+    this.startPinging();
+    return listener;
   }
 
   private startPinging(): void {
